@@ -1,0 +1,71 @@
+"""Stored notebooks stay clean: fully executed, no execution noise, nothing machine-specific."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+STORED = LESSONS + SOLUTIONS
+NOISE = {
+    "machine path": re.compile(r"/(work|root|home|tmp)/"),
+    "memory address": re.compile(r" at 0x[0-9a-fA-F]{6,}"),
+    "warning": re.compile(r"\b\w*Warning: "),
+}
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_the_course_has_six_lessons_each_with_a_solution_and_an_exercise():
+    stems = [p.stem for p in LESSONS]
+    assert len(stems) == 6, f"expected 6 lesson notebooks, found {stems}"
+    assert [p.stem for p in SOLUTIONS] == stems
+    assert [p.stem for p in EXERCISES] == stems
+
+
+@pytest.mark.parametrize("path", STORED, ids=_name)
+def test_stored_notebooks_are_fully_executed_in_order(path):
+    counts = [c["execution_count"] for c in _cells(path) if c["cell_type"] == "code"]
+    assert None not in counts, (
+        f"{_name(path)} has code cells that were never run: run `make notebooks`"
+    )
+    assert counts == list(range(1, len(counts) + 1)), f"{_name(path)} was not run top to bottom"
+
+
+@pytest.mark.parametrize("path", STORED + EXERCISES, ids=_name)
+def test_no_execution_noise(path):
+    for index, cell in enumerate(_cells(path)):
+        assert "execution" not in cell["metadata"], f"{_name(path)} cell {index} has timestamps"
+        text = json.dumps(cell.get("outputs", []))
+        for what, pattern in NOISE.items():
+            match = pattern.search(text)
+            assert not match, (
+                f"{_name(path)} cell {index} output holds a {what}: {match.group(0)!r}"
+            )
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=_name)
+def test_exercises_ship_without_outputs(path):
+    for cell in _cells(path):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_lessons_state_objectives_and_link_their_exercise(path):
+    text = "".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
+    assert re.search(r"learning objectives", text, re.I), f"{_name(path)} has no objectives"
+    assert f"../exercises/{path.name}" in text, f"{_name(path)} does not link its exercise"
+    assert re.search(r"check your understanding", text, re.I), f"{_name(path)} has no questions"
