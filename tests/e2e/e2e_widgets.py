@@ -1,0 +1,115 @@
+"""Declarative specs for widget browser tests: which notebook, which widget, what to do, what changes."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from playwright.sync_api import Locator, expect
+
+
+class Interaction(Protocol):
+    """Something a learner does to a widget; raises if the widget did not take the input."""
+
+    def perform(self, root: Locator) -> None: ...
+
+
+@dataclass(frozen=True)
+class SliderKeys:
+    """Focus the slider handle and press keys, e.g. ("ArrowRight",) or ("End",)."""
+
+    keys: tuple[str, ...] = ("ArrowRight",)
+    handle: str = "[role=slider]"
+
+    def perform(self, root: Locator) -> None:
+        handle = root.locator(self.handle)
+        expect(handle, f"exactly one slider handle ({self.handle})").to_have_count(1)
+        before = handle.get_attribute("aria-valuenow")
+        handle.focus()
+        for key in self.keys:
+            root.page.keyboard.press(key)
+        expect(handle, "the slider did not move").not_to_have_attribute("aria-valuenow", before)
+
+
+@dataclass(frozen=True)
+class TypeText:
+    """Click into the text box, replace its content by typing `text`, then press Enter."""
+
+    text: str
+    box: str = "input[type=text], textarea"
+    enter: bool = True
+
+    def perform(self, root: Locator) -> None:
+        box = root.locator(self.box)
+        expect(box, f"exactly one text box ({self.box})").to_have_count(1)
+        box.click()
+        keyboard = root.page.keyboard
+        keyboard.press("ControlOrMeta+a")
+        keyboard.type(self.text, delay=30)
+        if self.enter:
+            keyboard.press("Enter")
+        expect(box).to_have_value(self.text)
+
+
+@dataclass(frozen=True)
+class WidgetSpec:
+    """One widget test. Selectors for text and image are looked up inside the widget root only."""
+
+    id: str  # test id and screenshot name
+    notebook: str  # path relative to the repository root
+    root_class: str  # CSS class given with widget.add_class(...) to the widget's root box
+    interact: Interaction
+    text: str = ".widget-output pre"  # the one element whose text must change
+    image: str = ".widget-output img"  # the one <img> whose src must change
+    expect_text: str | None = None  # optional regex the new text must match
+    run_timeout_s: float = 120.0  # running all cells of the notebook
+
+    @property
+    def root_selector(self) -> str:
+        return "." + self.root_class
+
+
+def wait_for_change(
+    locator: Locator,
+    read: Callable[[Locator], str | None],
+    before: str | None,
+    what: str,
+    timeout_s: float,
+    pattern: str | None = None,
+    settle_s: float = 0.4,
+) -> str:
+    """Poll until exactly one element matches, its value differs from `before` (and fits
+    `pattern`), and it stayed so for `settle_s` (several key presses redraw several times)."""
+    deadline = time.monotonic() + timeout_s
+    count, value, since = 0, before, None
+    while time.monotonic() < deadline:
+        count = locator.count()
+        current = read(locator) if count == 1 else None
+        if current and current != before and matches(pattern, current):
+            if current != value or since is None:
+                value, since = current, time.monotonic()
+            elif time.monotonic() - since >= settle_s:
+                return value
+        else:
+            value, since = current, None
+        time.sleep(0.1)
+    shown = (value or "")[:80]
+    wanted = f" to match {pattern!r}" if pattern else ""
+    raise AssertionError(
+        f"{what} did not change{wanted} within {timeout_s} s ({count} matched, now {shown!r})"
+    )
+
+
+def text_of(locator: Locator) -> str | None:
+    return locator.text_content()
+
+
+def src_of(locator: Locator) -> str | None:
+    return locator.get_attribute("src")
+
+
+def matches(pattern: str | None, text: str) -> bool:
+    return pattern is None or re.search(pattern, text) is not None

@@ -1,0 +1,73 @@
+"""Each course widget, driven in a real browser, must redraw its text and its picture.
+
+To test a new widget, add one WidgetSpec to SPECS (specs of one notebook next to each other, so
+they share one run of the notebook). See tests/e2e/README.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+from e2e_lab import ERROR_TEXTS_JS
+from e2e_widgets import SliderKeys, TypeText, WidgetSpec, src_of, text_of, wait_for_change
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+DEMO = "tests/e2e/fixtures/e2e_demo.ipynb"
+
+SPECS = [
+    WidgetSpec(
+        id="demo-slider",
+        notebook=DEMO,
+        root_class="e2e-demo-slider",
+        interact=SliderKeys(("ArrowRight", "End")),
+        expect_text=r"^frequency = 8\s*$",
+    ),
+    WidgetSpec(
+        id="demo-text",
+        notebook=DEMO,
+        root_class="e2e-demo-text",
+        interact=TypeText("attention"),
+        expect_text=r"^word = 'attention' \(9 letters\)\s*$",
+    ),
+]
+
+CHANGE_TIMEOUT_S = 20.0
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
+def test_widget_redraws(spec: WidgetSpec, notebooks, artifacts_dir):
+    with notebooks.using(spec) as lab:
+        roots = lab.page.locator(spec.root_selector)
+        expect(roots, f"exactly one widget root {spec.root_selector}").to_have_count(1)
+        root = roots.first
+        root.scroll_into_view_if_needed()
+        text, image = root.locator(spec.text), root.locator(spec.image)
+        expect(text, f"exactly one text element {spec.text}").to_have_count(1)
+        expect(image, f"exactly one image {spec.image}").to_have_count(1)
+        text_before, src_before = text_of(text), src_of(image)
+        assert text_before and text_before.strip(), "the widget shows no text before interacting"
+        assert src_before, "the widget's image has no src before interacting"
+
+        cells_before = lab.cell_count()
+
+        spec.interact.perform(root)
+
+        try:
+            wait_for_change(
+                text, text_of, text_before, "the text", CHANGE_TIMEOUT_S, pattern=spec.expect_text
+            )
+            wait_for_change(image, src_of, src_before, "the image src", CHANGE_TIMEOUT_S)
+        finally:
+            shown_errors = root.evaluate(ERROR_TEXTS_JS)
+            assert not shown_errors, "the widget shows an error:\n" + "\n".join(shown_errors)
+        assert lab.cell_count() == cells_before, "key presses reached JupyterLab's shortcuts"
+        expect(roots).to_have_count(1)
+        expect(text).to_have_count(1)
+        expect(image).to_have_count(1)
+
+        root.screenshot(path=artifacts_dir / f"{spec.id}.png")
+        if lab.blocked:  # shown with the test's output; blocking them is expected, not a failure
+            print("blocked non-loopback requests:", *sorted(set(lab.blocked)), sep="\n  ")
+        errors = lab.take_console_errors()
+        assert not errors, "errors in the browser console:\n" + "\n".join(errors)
