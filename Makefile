@@ -57,7 +57,7 @@ test-notebooks: $(STAMP)
 	$(PY) -m pytest $(NBVAL) notebooks solutions -q
 
 test-e2e: $(STAMP)
-	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_chromium.sh || echo "chromium unavailable: the browser tests will report themselves skipped (failed under CI=true)"
 	$(PY) -m pytest tests/e2e -q
 
 notebooks: $(STAMP)
