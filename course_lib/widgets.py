@@ -1,0 +1,306 @@
+"""Interactive explorers for the notebooks: temperature, decoder steps, and a live G2P model.
+
+Each function takes data already computed in the notebook (or a ``predict_fn``), draws the
+initial state at once, and returns the widget without displaying it. Pictures are rendered to PNG
+on figures that pyplot never sees (so no figure piles up) and stored in the ``Output`` widget's
+``outputs``; a notebook saved with its widget state therefore still shows the initial picture
+and text without a kernel. Every root and inner widget carries a CSS class (see ``CLASSES``) so
+browser tests can find it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+from collections.abc import Callable
+
+import ipywidgets as W
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from course_lib.attention import masked_softmax
+from course_lib.plots import as_array, display_token, plot_attention, plot_weights_bar
+
+CLASSES = {
+    "temperature_explorer": {
+        "root": "temperature-explorer",
+        "slider": "temperature-explorer-slider",
+        "output": "temperature-explorer-output",
+    },
+    "decoder_step_explorer": {
+        "root": "decoder-step-explorer",
+        "slider": "decoder-step-explorer-slider",
+        "output": "decoder-step-explorer-output",
+    },
+    "g2p_explorer": {
+        "root": "g2p-explorer",
+        "text": "g2p-explorer-text",
+        "output": "g2p-explorer-output",
+    },
+}
+WORD = re.compile(r"^[A-Za-z']+$")
+MAX_WORD_LEN = 40
+
+
+def figure_output(fig: Figure) -> dict:
+    """A display_data output holding ``fig`` as PNG (and a text fallback)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi)
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {
+        "output_type": "display_data",
+        "data": {"image/png": png, "text/plain": "<attention figure>"},
+        "metadata": {},
+    }
+
+
+def text_output(text: str) -> dict:
+    """A stdout stream output, the way ``print`` would show ``text``."""
+    return {"output_type": "stream", "name": "stdout", "text": text.rstrip("\n") + "\n"}
+
+
+def _render(out: W.Output, draw: Callable[[], list[dict]]) -> None:
+    """Replace the outputs in one assignment (no flicker); a failure becomes a readable line."""
+    try:
+        outputs = draw()
+    except Exception as err:  # noqa: BLE001 - the learner must see the problem, not a dead widget
+        outputs = [text_output(f"Could not draw this view: {type(err).__name__}: {err}")]
+    out.outputs = tuple(outputs)
+
+
+def _styled(widget: W.DOMWidget, root: str, part: str) -> W.DOMWidget:
+    widget.add_class(f"{root}-{part}")
+    return widget
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(min(width, 14.0), min(height, 10.0)), layout="constrained")
+
+
+def entropy(weights: np.ndarray) -> float:
+    """Shannon entropy in nats, with 0 log 0 = 0."""
+    p = weights[weights > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None) -> W.VBox:
+    """Slider over the softmax temperature showing how the attention weights sharpen or flatten.
+
+    ``scores``: ``(src_len,)`` raw scores; ``mask``: optional bool ``(src_len,)``, True = keep.
+    """
+    s = as_array(scores, "scores (src_len,)", 1)
+    if len(src_tokens) != len(s):
+        raise ValueError(
+            f"src_tokens: expected {len(s)} tokens (one per score), got {len(src_tokens)}"
+        )
+    if len(temperatures) != 2:
+        raise ValueError(f"temperatures must be a (low, high) pair, got {temperatures!r}")
+    lo, hi = (float(t) for t in temperatures)
+    if not 0 < lo < hi < math.inf:
+        raise ValueError(
+            f"temperatures must be (low, high) with 0 < low < high, got {temperatures}"
+        )
+    row = torch.as_tensor(s, dtype=torch.float64)[None]  # (1, src_len)
+    keep = None
+    if mask is not None:
+        keep = torch.as_tensor(np.asarray(mask, dtype=bool))[None]  # (1, src_len)
+        if keep.shape != row.shape:
+            raise ValueError(f"mask must have shape ({len(s)},), got {tuple(keep.shape[1:])}")
+    root = "temperature-explorer"
+    slider = W.FloatSlider(value=min(max(1.0, lo), hi), min=lo, max=hi, step=min(0.01, (hi - lo) / 100),
+                           description="temperature", readout=True, readout_format=".2f",
+                           continuous_update=False)  # fmt: skip
+    out = _styled(W.Output(), root, "output")
+
+    def draw() -> list[dict]:
+        t = float(slider.value)
+        w = masked_softmax(row, mask=keep, temperature=t)[0].numpy()
+        valid = int(keep.sum()) if keep is not None else len(w)
+        top = int(np.argmax(w))
+        fig = _new_figure(2.5 + 0.45 * len(w), 3.2)
+        plot_weights_bar(
+            w,
+            src_tokens,
+            ax=fig.add_subplot(),
+            title=f"softmax(scores / T), T = {t:.2f}",
+            mask=None if keep is None else keep[0].numpy(),
+        )
+        pairs = ", ".join(
+            f"{display_token(tok)}: {wi:.3f}" for tok, wi in zip(src_tokens, w, strict=True)
+        )
+        text = (
+            f"T = {t:.2f} | weights: {pairs}\n"
+            f"entropy = {entropy(w):.3f} nats (uniform: {math.log(max(valid, 1)):.3f}) | "
+            f"max weight = {w[top]:.3f} on {str(src_tokens[top])!r}"
+        )
+        return [text_output(text), figure_output(fig)]
+
+    slider.observe(lambda _: _render(out, draw), names="value")
+    _render(out, draw)
+    box = W.VBox([_styled(slider, root, "slider"), out])
+    box.add_class(root)
+    return box
+
+
+def _check_per_step(name: str, value, n: int) -> None:
+    if value is not None and len(value) != n:
+        raise ValueError(f"{name}: expected one entry per decoder step ({n}), got {len(value)}")
+
+
+def decoder_step_explorer(
+    src_tokens, out_tokens, weights, *, topk=None, queries=None, nearest=None, title=None
+) -> W.VBox:
+    """Step through decoding: where step t looked, what it emitted, and what it nearly emitted.
+
+    ``weights``: ``(out_len, src_len)``. Optional, one entry per step: ``topk`` lists of
+    ``(token, prob)``; ``queries`` an ``(out_len, d)`` array of decoder queries; ``nearest`` lists
+    of ``(src_index, token, distance)`` from the context vector to the source states.
+    """
+    w = as_array(weights, "weights (out_len, src_len)", 2)
+    if len(src_tokens) != w.shape[1] or len(out_tokens) != w.shape[0]:
+        raise ValueError(
+            f"weights have shape {tuple(w.shape)} but there are {len(out_tokens)} output and "
+            f"{len(src_tokens)} source tokens (expected (out_len, src_len))"
+        )
+    if w.shape[0] == 0:
+        raise ValueError("out_tokens is empty: nothing was decoded")
+    for name, value in (("topk", topk), ("nearest", nearest)):
+        _check_per_step(name, value, w.shape[0])
+    q = None if queries is None else as_array(queries, "queries (out_len, d)", 2)
+    _check_per_step("queries", q, w.shape[0])
+    root = "decoder-step-explorer"
+    slider = W.IntSlider(value=0, min=0, max=w.shape[0] - 1, description="step t",
+                         continuous_update=False)  # fmt: skip
+    out = _styled(W.Output(), root, "output")
+
+    def draw() -> list[dict]:
+        t = int(slider.value)
+        top = int(np.argmax(w[t]))
+        lines = [
+            f"step {t}: emitted {str(out_tokens[t])!r} — top source: "
+            f"{str(src_tokens[top])!r} ({w[t, top]:.2f})"
+        ]
+        if q is not None:
+            head = ", ".join(f"{v:+.2f}" for v in q[t, :4])
+            more = ", …" if q.shape[1] > 4 else ""
+            lines.append(f"query: norm {np.linalg.norm(q[t]):.3f}, first values [{head}{more}]")
+        if topk is not None:
+            cands = ", ".join(f"{str(tok)!r} {float(p):.2f}" for tok, p in topk[t])
+            lines.append(f"most likely next tokens: {cands}")
+        if nearest is not None:
+            near = ", ".join(f"{str(tok)!r} (#{i}, d={float(d):.2f})" for i, tok, d in nearest[t])
+            lines.append(f"source states nearest to the context vector: {near}")
+        return [text_output("\n".join(lines)), figure_output(_step_figure(t))]
+
+    def _step_figure(t: int) -> Figure:
+        ncols = 3 if topk is not None else 2
+        fig = _new_figure(3.0 + 0.5 * w.shape[1] + 3.0 * (ncols - 1), 1.8 + 0.3 * w.shape[0])
+        axes = fig.subplots(1, ncols, width_ratios=[1.3, 1.0, 0.7][:ncols])
+        plot_attention(w, src_tokens, out_tokens, ax=axes[0], title=title or "all steps")
+        axes[0].add_patch(_row_outline(t, w.shape[1]))
+        plot_weights_bar(w[t], src_tokens, ax=axes[1], title=f"step {t}: weights")
+        if topk is not None:
+            _plot_topk(axes[2], topk[t], t)
+        return fig
+
+    slider.observe(lambda _: _render(out, draw), names="value")
+    _render(out, draw)
+    box = W.VBox([_styled(slider, root, "slider"), out])
+    box.add_class(root)
+    return box
+
+
+def _row_outline(t: int, src_len: int) -> Rectangle:
+    return Rectangle((-0.5, t - 0.5), src_len, 1, fill=False, edgecolor="white", lw=2.5,
+                     gid="current-step")  # fmt: skip
+
+
+def _plot_topk(ax, pairs, t: int) -> None:
+    tokens = [display_token(tok) for tok, _ in pairs][::-1]
+    probs = [float(p) for _, p in pairs][::-1]
+    ax.barh(range(len(probs)), probs, color="tab:green")
+    ax.set_yticks(range(len(tokens)), tokens)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability")
+    ax.set_ylabel("candidate token")
+    ax.set_title(f"step {t}: top next tokens")
+
+
+def _check_word(raw: str) -> str | None:
+    """None when ``raw`` is usable, otherwise a message saying what to type instead."""
+    word = raw.strip()
+    if not word:
+        return "Type a word (letters and apostrophes only), for example: attention"
+    if not WORD.match(word):
+        bad = sorted({c for c in word if not (c.isascii() and c.isalpha()) and c != "'"})
+        shown = " ".join(repr(c) for c in bad)
+        return f"{word!r} cannot be pronounced: use letters and apostrophes only (found {shown})"
+    if len(word) > MAX_WORD_LEN:
+        return f"{word[:20]!r}… is {len(word)} letters long: try a word of at most {MAX_WORD_LEN}"
+    return None
+
+
+def g2p_explorer(predict_fn, initial_word="attention") -> W.VBox:
+    """Type a word, see the model's pronunciation and which letters each phoneme attended to.
+
+    ``predict_fn(word) -> (phonemes, weights, letters)`` with ``weights`` ``(len(phonemes),
+    len(letters))``; it receives the stripped, lower-cased word.
+    """
+    if not callable(predict_fn):
+        raise TypeError(f"predict_fn must be callable, got {type(predict_fn).__name__}")
+    root = "g2p-explorer"
+    text = W.Text(value=initial_word, description="word", placeholder="type a word, then Enter",
+                  continuous_update=False)  # fmt: skip
+    out = _styled(W.Output(), root, "output")
+
+    def draw() -> list[dict]:
+        problem = _check_word(text.value)
+        if problem:
+            return [text_output(problem)]
+        word = text.value.strip().lower()
+        try:
+            phonemes, weights, letters = predict_fn(word)
+            phonemes, letters = [str(p) for p in phonemes], [str(c) for c in letters]
+            w = as_array(weights, "weights", 2)
+            if w.shape != (len(phonemes), len(letters)):
+                raise ValueError(
+                    f"weights have shape {tuple(w.shape)}, expected "
+                    f"({len(phonemes)} phonemes, {len(letters)} letters)"
+                )
+        except Exception as err:  # noqa: BLE001 - shown to the learner instead of a traceback
+            return [text_output(f"Could not pronounce {word!r}: {type(err).__name__}: {err}")]
+        said = f"{word} → {' '.join(phonemes)}" if phonemes else f"{word} → (no phonemes predicted)"
+        if not phonemes or not letters:
+            return [text_output(said)]
+        fig = _new_figure(2.8 + 0.4 * len(letters), 1.8 + 0.32 * max(len(phonemes), 1))
+        plot_attention(
+            w,
+            letters,
+            phonemes,
+            ax=fig.add_subplot(),
+            title=f"{word} → phonemes",
+            src_label="letter",
+            tgt_label="phoneme (output step)",
+        )
+        return [text_output(said), figure_output(fig)]
+
+    text.observe(lambda _: _render(out, draw), names="value")
+    _render(out, draw)
+    box = W.VBox([_styled(text, root, "text"), out])
+    box.add_class(root)
+    return box
+
+
+__all__ = [
+    "CLASSES",
+    "decoder_step_explorer",
+    "entropy",
+    "figure_output",
+    "g2p_explorer",
+    "temperature_explorer",
+    "text_output",
+]
