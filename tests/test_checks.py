@@ -1,0 +1,291 @@
+"""The learner checks accept every correct answer, however written, and fail helpfully otherwise."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from course_lib import checks
+from course_lib.checks import CheckFailed, NotImplementedYet
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL_CHECKS = sorted(name for name in checks.__all__ if name.startswith("check_"))
+NEG = float("-inf")
+
+
+def _run_cells(path: Path) -> dict[str, BaseException | None]:
+    """Run a notebook's setup, answer and check cells in-process; outcome per check cell id."""
+    nb = nbformat.read(path, as_version=4)
+    namespace: dict = {}
+    outcomes = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or "plt." in cell.source:
+            continue
+        if not meta.get("grade"):
+            exec(cell.source, namespace)
+            continue
+        try:
+            exec(cell.source, namespace)
+            outcomes[cell.id] = None
+        except AssertionError as err:
+            outcomes[cell.id] = err
+    return outcomes
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_solution_answers_pass_their_checks(path, capsys):
+    outcomes = _run_cells(path)
+    assert outcomes and all(error is None for error in outcomes.values()), outcomes
+    assert capsys.readouterr().out.count("✓") == len(outcomes)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "exercises").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_untouched_exercise_checks_say_not_implemented(path):
+    outcomes = _run_cells(path)
+    assert outcomes
+    for error in outcomes.values():
+        assert isinstance(error, NotImplementedYet) and "not implemented yet" in str(error)
+
+
+def _not_yet(*args):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("name", ALL_CHECKS)
+def test_every_check_reports_not_implemented(name):
+    with pytest.raises(NotImplementedYet, match="not implemented yet"):
+        getattr(checks, name)(_not_yet)
+
+
+# ---- correct answers written differently from the solutions --------------------------------
+
+
+def _loop_dot(query, keys):
+    return torch.stack([keys[b] @ query[b] for b in range(query.shape[0])])
+
+
+def _mlp_split(query, keys, w1, w2):
+    d_q = query.shape[-1]
+    w_query, w_key = w1[:, :d_q], w1[:, d_q:]  # W1 [h; s] = W_q h + W_k s
+    return torch.tanh((query @ w_query.T)[:, None] + keys @ w_key.T) @ w2
+
+
+def _mlp_loop(query, keys, w1, w2):
+    rows = []
+    for b in range(query.shape[0]):
+        rows.append(torch.stack([w2 @ torch.tanh(w1 @ torch.cat([query[b], s])) for s in keys[b]]))
+    return torch.stack(rows)
+
+
+def _manual_softmax(scores):
+    shifted = scores - scores.max(-1, keepdim=True).values
+    return shifted.exp() / shifted.exp().sum(-1, keepdim=True)
+
+
+def _masked_by_multiplying(scores, mask):
+    exp = (scores - scores.max(-1, keepdim=True).values).exp() * mask[:, None, :]
+    return exp / exp.sum(-1, keepdim=True)
+
+
+def _context_einsum(weights, values):
+    return torch.einsum("b...s,bsd->b...d", weights, values)
+
+
+def _attend_loop(query, keys, values, mask):
+    contexts, all_weights = [], []
+    for b in range(query.shape[0]):
+        scores = torch.where(mask[b], query[b] @ keys[b].T, torch.tensor(-1e9))
+        weights = torch.nn.functional.softmax(scores, dim=-1)
+        contexts.append(weights @ values[b])
+        all_weights.append(weights)
+    return torch.stack(contexts), torch.stack(all_weights)
+
+
+def _bahdanau_bmm(y, h_prev, enc, mask, score, cell):
+    weights = torch.softmax(score(h_prev, enc).masked_fill(mask.logical_not(), -1e9), dim=1)
+    context = torch.bmm(weights.unsqueeze(1), enc).squeeze(1)
+    return cell(torch.cat((y, context), dim=1), h_prev), context, weights
+
+
+def _luong_bmm(y, h_prev, enc, mask, cell, w, combine, out):
+    h_t = cell(y, h_prev)
+    scores = torch.bmm(enc, (h_t @ w).unsqueeze(-1)).squeeze(-1)
+    weights = scores.masked_fill(~mask, NEG).softmax(-1)
+    context = (weights.unsqueeze(-1) * enc).sum(1)
+    return out(torch.tanh(combine(torch.cat([h_t, context], 1)))), h_t, weights
+
+
+def _decode_preallocated(step, h0, tgt_in, greedy):
+    batch, tgt_len = tgt_in.shape
+    tokens = torch.zeros(batch, tgt_len, dtype=torch.long)
+    weights, h, inputs = None, h0, tgt_in[:, 0]
+    for t in range(tgt_len):
+        logits, h, w = step(inputs, h)
+        if weights is None:
+            weights = torch.zeros(batch, tgt_len, w.shape[-1])
+        tokens[:, t] = logits.argmax(-1)
+        weights[:, t] = w
+        inputs = tokens[:, t] if greedy else tgt_in[:, min(t + 1, tgt_len - 1)]
+    return tokens, weights
+
+
+def _reverse_gather(src, lengths):
+    positions = torch.arange(src.shape[1])[None]
+    index = torch.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)
+    return src.gather(1, index)
+
+
+def _accuracy_loop(weights, gold):
+    hits = total = 0
+    for b in range(gold.shape[0]):
+        for t in range(gold.shape[1]):
+            if gold[b, t] >= 0:
+                total += 1
+                hits += int(weights[b, t].argmax() == gold[b, t])
+    return torch.tensor(hits / total)
+
+
+EQUIVALENT = [
+    (
+        "check_last_valid_state",
+        lambda s, lengths: torch.stack([s[b, n - 1] for b, n in enumerate(lengths.tolist())]),
+    ),
+    (
+        "check_last_valid_state",
+        lambda s, lengths: s.gather(
+            1, (lengths - 1)[:, None, None].expand(-1, 1, s.shape[-1])
+        ).squeeze(1),
+    ),
+    ("check_reverse_valid", _reverse_gather),
+    ("check_time_lags", lambda m, rev: [2 * j + 1 if rev else m for j in range(m)]),
+    ("check_dot_score", _loop_dot),
+    ("check_dot_score", lambda q, k: torch.bmm(k, q.unsqueeze(-1)).squeeze(-1)),
+    ("check_scaled_dot_score", lambda q, k: _loop_dot(q, k) * q.shape[-1] ** -0.5),
+    ("check_bilinear_score", lambda q, k, w: torch.einsum("bi,ij,bsj->bs", q, w, k)),
+    ("check_bilinear_score", lambda q, k, w: (k @ w.T @ q.unsqueeze(-1)).squeeze(-1)),
+    ("check_mlp_score", _mlp_split),
+    ("check_mlp_score", _mlp_loop),
+    ("check_attention_weights", _manual_softmax),
+    ("check_attention_weights", lambda s: torch.nn.functional.softmax(s, dim=2)),
+    (
+        "check_lengths_to_mask",
+        lambda lengths, n: torch.tensor([[i < length for i in range(n)] for length in lengths]),
+    ),
+    ("check_masked_softmax", lambda s, m: s.masked_fill(~m.unsqueeze(1), -1e9).softmax(-1)),
+    ("check_masked_softmax", _masked_by_multiplying),
+    ("check_context_vector", _context_einsum),
+    ("check_context_vector", lambda w, v: torch.stack([w[b] @ v[b] for b in range(len(w))])),
+    ("check_attend", _attend_loop),
+    ("check_bahdanau_step", _bahdanau_bmm),
+    ("check_luong_step", _luong_bmm),
+    ("check_decode", _decode_preallocated),
+    ("check_hard_alignment", lambda w: w.max(dim=-1).indices),
+    ("check_alignment_accuracy", _accuracy_loop),
+    ("check_map_reading", lambda: (torch.tensor(4), 4)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"), EQUIVALENT, ids=[f"{n[6:]}-{i}" for i, (n, _) in enumerate(EQUIVALENT)]
+)
+def test_equivalent_answers_pass(name, answer, capsys):
+    getattr(checks, name)(answer)
+    assert "passed" in capsys.readouterr().out
+
+
+def test_every_check_has_an_alternative_answer():
+    assert {name for name, _ in EQUIVALENT} == set(ALL_CHECKS)
+
+
+# ---- how failures are reported -------------------------------------------------------------
+
+
+def test_wrong_shape_names_expected_and_actual():
+    with pytest.raises(CheckFailed, match=r"shape \(2, 5, 1\), expected \(2, 5\)"):
+        checks.check_dot_score(lambda q, k: (q[:, None] * k).sum(-1, keepdim=True))
+
+
+def test_non_tensor_result_is_named():
+    with pytest.raises(CheckFailed, match="should be a torch.Tensor, got ndarray"):
+        checks.check_dot_score(lambda q, k: np.zeros((2, 5)))
+
+
+def test_learner_exception_is_reported_in_one_line():
+    with pytest.raises(CheckFailed, match="raised RuntimeError") as info:
+        checks.check_mlp_score(lambda q, k, w1, w2: torch.tanh(torch.cat([q, k], -1) @ w1.T) @ w2)
+    assert "w1 is (d_attn, d_q + d_k)" in str(info.value)
+
+
+def test_wrong_values_without_known_mistake_give_a_pointer():
+    with pytest.raises(CheckFailed, match="right shape but wrong values") as info:
+        checks.check_dot_score(lambda q, k: torch.einsum("bd,bsd->bs", q, k) + 1)
+    assert "(batch, src_len)" in str(info.value)
+
+
+def test_tiny_nonzero_padding_weight_is_rejected():
+    with pytest.raises(CheckFailed, match="exactly 0"):
+        checks.check_masked_softmax(lambda s, m: (s - 30.0 * ~m[:, None, :]).softmax(-1))
+
+
+def test_wrong_mask_dtype_is_named():
+    with pytest.raises(CheckFailed, match="bool tensor"):
+        checks.check_lengths_to_mask(
+            lambda lengths, n: (torch.arange(n)[None] < lengths[:, None]).long()
+        )
+
+
+def test_tuple_results_are_checked():
+    with pytest.raises(CheckFailed, match=r"return a tuple \(context, weights\)"):
+        checks.check_attend(lambda q, k, v, m: q)
+
+
+def test_endless_loop_is_stopped(monkeypatch):
+    monkeypatch.setenv("COURSE_CHECK_TIME_LIMIT", "0.2")
+
+    def forever(scores):
+        total = 0
+        while True:
+            total += 1
+
+    with pytest.raises(CheckFailed, match=r"more than 0.2 s"):
+        checks.check_attention_weights(forever)
+
+
+def test_learner_cannot_swallow_the_time_limit(monkeypatch):
+    monkeypatch.setenv("COURSE_CHECK_TIME_LIMIT", "0.2")
+
+    def stubborn(scores):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:
+                continue
+
+    with pytest.raises(CheckFailed, match="never ends"):
+        checks.check_attention_weights(stubborn)
+
+
+def test_checks_leave_the_global_random_state_alone():
+    torch.manual_seed(5)
+    state = torch.get_rng_state()
+    checks.check_bahdanau_step(_bahdanau_bmm)
+    checks.check_decode(_decode_preallocated)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_recognised_mistakes_differ_from_the_right_answer():
+    # a candidate equal to the right answer would make a correct answer look mistaken
+    from course_lib.checks.decoding import _run, make_step
+
+    step, h0 = make_step()
+    tgt_in = torch.tensor([[1, 4, 7, 3], [1, 8, 2, 6]])
+    forced, free = _run(step, h0, tgt_in, False), _run(step, h0, tgt_in, True)
+    assert not torch.equal(forced[0], free[0])
+    assert math.isfinite(free[1].sum().item())
