@@ -13,7 +13,7 @@ export MKL_NUM_THREADS := 2
 export PYTHONHASHSEED := 0
 NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: help venv lab test test-unit lint test-notebooks test-exercises test-e2e notebooks exercises \
+.PHONY: help venv lab test test-unit lint test-notebooks test-e2e notebooks exercises \
         grade bench-attention bench-models pretrained lock clean
 
 help:
