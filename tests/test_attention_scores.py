@@ -1,0 +1,255 @@
+"""Score functions against hand-computed values, a naive loop, torch's SDPA, and gradcheck."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib.attention import (
+    additive_score,
+    additive_score_projected,
+    attend,
+    bilinear_score,
+    dot_score,
+    scaled_dot_score,
+)
+
+D64 = torch.float64
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: waking a second OpenMP thread costs more than it saves, on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# Tiny integer tensors, dims all different: batch 2, tgt 3, src 5, d 4.
+KEYS = torch.tensor(
+    [
+        [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 1, 1, 1]],
+        [[1, -1, 0, 0], [0, 0, 2, 0], [1, 1, 0, 1], [0, 0, 0, 0], [-1, 0, 0, 1]],
+    ],
+    dtype=D64,
+)  # (2, 5, 4)
+QUERY = torch.tensor(
+    [[[1, 2, 3, 4], [0, 1, 0, -1], [2, 0, 0, 0]], [[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]]],
+    dtype=D64,
+)  # (2, 3, 4)
+# Worked out on paper: row t of batch b holds query[b, t] · keys[b, s] for s = 0..4.
+DOT_BY_HAND = torch.tensor(
+    [
+        [[1, 2, 3, 4, 10], [0, 1, 0, -1, 0], [2, 0, 0, 0, 2]],
+        [[1, 2, 1, 0, -1], [0, 0, 0, 0, 0], [0, 2, 3, 0, 0]],
+    ],
+    dtype=D64,
+)
+# Bilinear with d_q = 2 != d_k = 4: W picks s_0 for h_0 and s_2 + s_3 for h_1.
+W_BILINEAR = torch.tensor([[1, 0, 0, 0], [0, 0, 1, 1]], dtype=D64)  # (2, 4)
+QUERY_2 = torch.tensor([[[1, 0], [0, 1], [2, -1]], [[1, 1], [0, 2], [-1, 0]]], dtype=D64)
+BILINEAR_BY_HAND = torch.tensor(
+    [
+        [[1, 0, 0, 0, 1], [0, 0, 1, 1, 2], [2, 0, -1, -1, 0]],
+        [[1, 2, 2, 0, 0], [0, 4, 2, 0, 2], [-1, 0, -1, 0, 1]],
+    ],
+    dtype=D64,
+)
+# Additive with d_q 2, d_k 4, d_attn 3: pre-activation (h_0, h_1 + s_0, s_2), v = (1, 2, -1),
+# so score = tanh(h_0) + 2 tanh(h_1 + s_0) - tanh(s_2).
+W_Q = torch.tensor([[1, 0], [0, 1], [0, 0]], dtype=D64)  # (3, 2)
+W_K = torch.tensor([[0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]], dtype=D64)  # (3, 4)
+V = torch.tensor([1, 2, -1], dtype=D64)
+STEP_2 = torch.tensor([[1, 0], [0, -1]], dtype=D64)  # one decoder step, (batch 2, d_q 2)
+T1, T2 = math.tanh(1), math.tanh(2)
+ADDITIVE_BY_HAND = torch.tensor(
+    [[3 * T1, T1, 0, T1, 2 * T1], [0, -2 * T1 - T2, 0, -2 * T1, -2 * T2]], dtype=D64
+)
+
+
+def test_dot_and_scaled_dot_by_hand_both_call_shapes():
+    torch.testing.assert_close(dot_score(QUERY, KEYS), DOT_BY_HAND, rtol=0, atol=1e-12)
+    torch.testing.assert_close(scaled_dot_score(QUERY, KEYS), DOT_BY_HAND / 2, rtol=0, atol=1e-12)
+    for t in range(3):  # one decoder step at a time gives the same rows
+        torch.testing.assert_close(dot_score(QUERY[:, t], KEYS), DOT_BY_HAND[:, t], rtol=0, atol=0)
+        torch.testing.assert_close(
+            scaled_dot_score(QUERY[:, t], KEYS), DOT_BY_HAND[:, t] / 2, rtol=0, atol=1e-12
+        )
+
+
+def test_bilinear_by_hand_both_call_shapes():
+    got = bilinear_score(QUERY_2, KEYS, W_BILINEAR)
+    torch.testing.assert_close(got, BILINEAR_BY_HAND, rtol=0, atol=1e-12)
+    for t in range(3):
+        got_t = bilinear_score(QUERY_2[:, t], KEYS, W_BILINEAR)
+        torch.testing.assert_close(got_t, BILINEAR_BY_HAND[:, t], rtol=0, atol=1e-12)
+
+
+def test_additive_by_hand_both_call_shapes():
+    got = additive_score(STEP_2, KEYS, W_Q, W_K, V)
+    torch.testing.assert_close(got, ADDITIVE_BY_HAND, rtol=0, atol=1e-12)
+    steps = torch.stack([QUERY_2[:, 0], STEP_2, QUERY_2[:, 2]], dim=1)  # (2, 3, 2)
+    got_all = additive_score(steps, KEYS, W_Q, W_K, V, chunk_size=2)
+    torch.testing.assert_close(got_all[:, 1], ADDITIVE_BY_HAND, rtol=0, atol=1e-12)
+
+
+# ---- against a naive loop over batch, target step and source position, random inputs -------
+
+
+def make_inputs(d_q=4, d_k=4, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    query = torch.randn(2, 3, d_q, generator=gen, dtype=D64)
+    keys = torch.randn(2, 5, d_k, generator=gen, dtype=D64)
+    params = {
+        "weight": torch.randn(d_q, d_k, generator=gen, dtype=D64),
+        "w_query": torch.randn(7, d_q, generator=gen, dtype=D64),
+        "w_key": torch.randn(7, d_k, generator=gen, dtype=D64),
+        "v": torch.randn(7, generator=gen, dtype=D64),
+    }
+    return query, keys, params
+
+
+def naive_score(name, h, s, p):
+    """One (query vector, key vector) pair, written as the formula reads."""
+    if name == "dot":
+        return torch.dot(h, s)
+    if name == "scaled_dot":
+        return torch.dot(h, s) / math.sqrt(h.shape[0])
+    if name == "bilinear":
+        return torch.dot(h, p["weight"] @ s)
+    return torch.dot(p["v"], torch.tanh(p["w_query"] @ h + p["w_key"] @ s))
+
+
+def naive_scores(name, query, keys, p):
+    batch, tgt_len, src_len = query.shape[0], query.shape[1], keys.shape[1]
+    out = torch.zeros(batch, tgt_len, src_len, dtype=query.dtype)
+    for b in range(batch):
+        for t in range(tgt_len):
+            for s in range(src_len):
+                out[b, t, s] = naive_score(name, query[b, t], keys[b, s], p)
+    return out
+
+
+def call_score(name, query, keys, p, chunk_size=None):
+    if name == "dot":
+        return dot_score(query, keys)
+    if name == "scaled_dot":
+        return scaled_dot_score(query, keys)
+    if name == "bilinear":
+        return bilinear_score(query, keys, p["weight"])
+    return additive_score(query, keys, p["w_query"], p["w_key"], p["v"], chunk_size)
+
+
+ALL_SCORES = ["dot", "scaled_dot", "bilinear", "additive"]
+
+
+@pytest.mark.parametrize(
+    ("name", "d_k"),
+    [
+        ("dot", 4),
+        ("scaled_dot", 4),
+        ("bilinear", 4),
+        ("bilinear", 6),
+        ("additive", 4),
+        ("additive", 6),
+    ],
+)
+def test_scores_match_naive_loop(name, d_k):
+    query, keys, p = make_inputs(d_q=4, d_k=d_k)
+    expected = naive_scores(name, query, keys, p)
+    got_all = call_score(name, query, keys, p)
+    assert got_all.shape == (2, 3, 5)
+    torch.testing.assert_close(got_all, expected, rtol=0, atol=1e-12)
+    for t in range(3):
+        got_step = call_score(name, query[:, t], keys, p)
+        assert got_step.shape == (2, 5)
+        torch.testing.assert_close(got_step, expected[:, t], rtol=0, atol=1e-12)
+
+
+def test_bilinear_projects_either_side_consistently():
+    # More target steps than source positions makes bilinear_score project the keys instead.
+    gen = torch.Generator().manual_seed(1)
+    query = torch.randn(2, 7, 4, generator=gen, dtype=D64)
+    keys = torch.randn(2, 3, 6, generator=gen, dtype=D64)
+    weight = torch.randn(4, 6, generator=gen, dtype=D64)
+    p = {"weight": weight}
+    torch.testing.assert_close(
+        bilinear_score(query, keys, weight),
+        naive_scores("bilinear", query, keys, p),
+        atol=1e-12,
+        rtol=0,
+    )
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 50, None])
+def test_additive_chunking_gives_same_scores_and_gradients(chunk_size):
+    query, keys, p = make_inputs(d_q=4, d_k=6)
+    leaves = [query, keys, p["w_query"], p["w_key"], p["v"]]
+    for x in leaves:
+        x.requires_grad_(True)
+    # Reference: the whole (batch, tgt, src, d_attn) tanh tensor through plain autograd.
+    q, k = query @ p["w_query"].T, keys @ p["w_key"].T
+    expected = torch.tanh(q[:, :, None, :] + k[:, None, :, :]) @ p["v"]
+    got = additive_score(query, keys, p["w_query"], p["w_key"], p["v"], chunk_size=chunk_size)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    grad_out = torch.randn_like(got)
+    want = torch.autograd.grad(expected, leaves, grad_out)
+    have = torch.autograd.grad(got, leaves, grad_out)
+    for w, h in zip(want, have, strict=True):
+        torch.testing.assert_close(h, w, rtol=0, atol=1e-12)
+
+
+def test_additive_projected_matches_additive():
+    query, keys, p = make_inputs(d_q=4, d_k=6)
+    full = additive_score(query, keys, p["w_query"], p["w_key"], p["v"])
+    keys_proj = keys @ p["w_key"].T  # a decoder does this once per sequence
+    for t in range(3):
+        step = additive_score_projected(query[:, t] @ p["w_query"].T, keys_proj, p["v"])
+        torch.testing.assert_close(step, full[:, t], rtol=0, atol=1e-12)
+
+
+# ---- the Transformer bridge: against torch's fused implementation --------------------------
+
+
+@pytest.mark.parametrize("mask_kind", ["none", "lengths", "per_step"])
+def test_scaled_dot_attention_matches_torch_sdpa(mask_kind):
+    gen = torch.Generator().manual_seed(2)
+    query = torch.randn(2, 3, 4, generator=gen, dtype=D64)
+    keys = torch.randn(2, 5, 4, generator=gen, dtype=D64)
+    values = torch.randn(2, 5, 6, generator=gen, dtype=D64)
+    mask = None
+    if mask_kind == "lengths":
+        mask = torch.tensor([[True] * 5, [True] * 2 + [False] * 3])  # (batch, src_len)
+    elif mask_kind == "per_step":
+        mask = torch.rand(2, 3, 5, generator=gen) > 0.5
+        mask[..., 0] = True  # every row keeps a position, as SDPA needs
+    sdpa_mask = mask[:, None, :] if mask is not None and mask.dim() == 2 else mask
+    expected = F.scaled_dot_product_attention(query, keys, values, attn_mask=sdpa_mask)
+    context, _ = attend(query, keys, values, score="scaled_dot", mask=mask)
+    torch.testing.assert_close(context, expected, rtol=0, atol=1e-10)
+    # The unscaled dot product is SDPA with scale 1.
+    expected_dot = F.scaled_dot_product_attention(query, keys, values, sdpa_mask, scale=1.0)
+    context_dot, _ = attend(query, keys, values, score="dot", mask=mask)
+    torch.testing.assert_close(context_dot, expected_dot, rtol=0, atol=1e-10)
+
+
+# ---- gradcheck in float64 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL_SCORES)
+@pytest.mark.parametrize("one_step", [False, True])
+def test_gradcheck_scores(name, one_step):
+    d_k = 4 if name in ("dot", "scaled_dot") else 6
+    query, keys, p = make_inputs(d_q=4, d_k=d_k)
+    query = query[:, 1] if one_step else query
+    names = {"bilinear": ["weight"], "additive": ["w_query", "w_key", "v"]}.get(name, [])
+    leaves = [query, keys] + [p[n] for n in names]
+    for x in leaves:
+        x.requires_grad_(True)
+
+    def fn(q, k, *params):
+        return call_score(name, q, k, dict(zip(names, params, strict=True)), chunk_size=2)
+
+    assert torch.autograd.gradcheck(fn, leaves)
