@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
+from matplotlib.patches import Patch, Rectangle
 
 from course_lib.attention import masked_softmax
 
@@ -302,83 +302,11 @@ def plot_softmax_temperature(scores, temperatures, ax=None, labels=None, title=N
     return ax
 
 
-# Schematic boxes: name -> ((x, y) centre, label, colour) on a 13 x 7 canvas; arrows by name.
-_ARCH = {
-    "bahdanau": {
-        "boxes": {
-            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", "#cfe2f3"),
-            "prev": ((6.5, 0.8), r"previous state $h_{t-1}$ (query)", "#fde9c9"),
-            "score": ((2.2, 2.6), "scores $e_{tj} = a(h_{t-1}, s_j)$\n"
-                      r"$\mathrm{softmax} \to \alpha_{tj}$", "#f4cccc"),
-            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", "#f4cccc"),
-            "tok": ((10.8, 2.6), r"previous token $y_{t-1}$", "#d9ead3"),
-            "rnn": ((6.5, 4.4), "RNN step $t$\n$h_t = f(h_{t-1}, [y_{t-1}; c_t])$", "#fde9c9"),
-            "out": ((6.5, 6.2), r"prediction $p(y_t)$ from $h_t, c_t, y_{t-1}$", "#d9d2e9"),
-        },
-        "arrows": [("enc", "score"), ("prev", "score"), ("score", "ctx"), ("ctx", "rnn"),
-                   ("prev", "rnn"), ("tok", "rnn"), ("rnn", "out")],
-        "title": "Bahdanau: attend with $h_{t-1}$, then run the RNN step",
-    },
-    "luong": {
-        "boxes": {
-            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", "#cfe2f3"),
-            "prev": ((6.5, 0.8), r"previous state $h_{t-1}$", "#fde9c9"),
-            "tok": ((10.8, 0.8), r"previous token $y_{t-1}$", "#d9ead3"),
-            "rnn": ((6.5, 2.6), r"RNN step $t$ $\to$ $h_t$ (query)", "#fde9c9"),
-            "score": ((2.2, 2.6), r"scores $\mathrm{score}(h_t, s_j)$" "\n"
-                      r"$\mathrm{softmax} \to \alpha_{tj}$", "#f4cccc"),
-            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", "#f4cccc"),
-            "att": ((6.5, 4.4), r"$\tilde h_t = \tanh(W_c [h_t; c_t])$", "#d9d2e9"),
-            "out": ((6.5, 6.2), r"prediction $p(y_t) = \mathrm{softmax}(W_s \tilde h_t)$",
-                    "#d9d2e9"),
-        },
-        "arrows": [("prev", "rnn"), ("tok", "rnn"), ("rnn", "score"), ("enc", "score"),
-                   ("score", "ctx"), ("ctx", "att"), ("rnn", "att"), ("att", "out")],
-        "title": "Luong: run the RNN step, then attend with $h_t$",
-    },
-}  # fmt: skip
-_BOX_W, _BOX_H = 3.8, 1.0
-
-
 def draw_architecture(kind="bahdanau", ax=None, input_feeding=False):
-    """Box-and-arrow sketch of one decoder step showing where attention sits (and which query).
+    """Where attention sits in each decoder; the drawing lives in course_lib.diagrams."""
+    from course_lib.diagrams import draw_architecture as draw
 
-    ``input_feeding=True`` (Luong only) adds the dashed path that feeds h~_t into the
-    next step's RNN input.
-    """
-    if kind not in _ARCH:
-        raise ValueError(f"kind must be one of {sorted(_ARCH)}, got {kind!r}")
-    spec = _ARCH[kind]
-    ax = _new_ax(ax, 8.5, 4.8)
-    boxes = {}
-    for name, ((x, y), text, color) in spec["boxes"].items():
-        box = FancyBboxPatch((x - _BOX_W / 2, y - _BOX_H / 2), _BOX_W, _BOX_H,
-                             boxstyle="round,pad=0.05", facecolor=color, edgecolor="0.3",
-                             gid=name)  # fmt: skip
-        ax.add_patch(box)
-        ax.text(x, y, text, ha="center", va="center", fontsize=8.5)
-        boxes[name] = (box, (x, y))
-    for src, dst in spec["arrows"]:
-        (pa, ca), (pb, cb) = boxes[src], boxes[dst]
-        ax.add_patch(FancyArrowPatch(ca, cb, patchA=pa, patchB=pb, arrowstyle="-|>",
-                                     mutation_scale=12, color="0.2"))  # fmt: skip
-    if input_feeding:
-        if kind != "luong":
-            raise ValueError("input_feeding only exists in the Luong decoder (kind='luong')")
-        (x, y_top), y_bottom = boxes["att"][1], boxes["rnn"][1][1]
-        right = x + _BOX_W / 2 + 0.1
-        ax.add_patch(FancyArrowPatch((right, y_top), (right, y_bottom), arrowstyle="-|>",
-                                     mutation_scale=12, color="0.35", linestyle="--",
-                                     connectionstyle="arc3,rad=-0.5", gid="input-feeding"))  # fmt: skip
-        ax.text(right + 0.7, (y_top + y_bottom) / 2, "input feeding:\n"
-                r"$\tilde h_t$ joins the input of step $t{+}1$", fontsize=7.5, color="0.3",
-                va="center")  # fmt: skip
-    ax.set_xlim(0, 13)
-    ax.set_ylim(0, 7)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(spec["title"], fontsize=10)
-    return ax
+    return draw(kind, ax=ax, input_feeding=input_feeding)
 
 
 __all__ = [

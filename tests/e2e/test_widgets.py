@@ -30,6 +30,38 @@ SPECS = [
         interact=TypeText("attention"),
         expect_text=r"^word = 'attention' \(9 letters\)\s*$",
     ),
+    # The course's own widgets. Notebooks that train a model get a longer run-all budget.
+    WidgetSpec(
+        id="temperature-slider",
+        notebook="notebooks/03_softmax_weights.ipynb",
+        root_class="temperature-explorer",
+        interact=SliderKeys(("ArrowRight", "End")),
+        expect_text=r"^T = 5\.00",
+    ),
+    WidgetSpec(
+        id="context-decoder-steps",
+        notebook="notebooks/04_context_vector.ipynb",
+        root_class="decoder-step-explorer",
+        interact=SliderKeys(("ArrowRight", "End")),
+        expect_text=r"^step [1-9]\d*: emitted",
+        run_timeout_s=300.0,
+    ),
+    WidgetSpec(
+        id="full-model-decoder-steps",
+        notebook="notebooks/05_full_model.ipynb",
+        root_class="decoder-step-explorer",
+        interact=SliderKeys(("ArrowRight", "End")),
+        expect_text=r"^step [1-9]\d*: emitted",
+        run_timeout_s=300.0,
+    ),
+    WidgetSpec(
+        id="g2p-word-box",
+        notebook="notebooks/05_full_model.ipynb",
+        root_class="g2p-explorer",
+        interact=TypeText("knight"),
+        expect_text=r"^knight → [A-Z]",
+        run_timeout_s=300.0,
+    ),
 ]
 
 CHANGE_TIMEOUT_S = 20.0
