@@ -1,0 +1,176 @@
+"""Model benchmarks: dates accuracy and time, the bottleneck by length, step-time ratio, G2P.
+
+Run: python benchmarks/bench_models.py [--only dates copy ratio g2p] (2 torch threads).
+Every figure is measured, none is tuned to the machine; training seconds count training steps
+only (evaluation excluded). The last line is machine-readable:
+``models dates_bahdanau_s=.. dates_luong_s=.. copy41_50_attn=.. copy41_50_none=.. step_ratio=..
+g2p_wer=.. g2p_per=..`` where copy41_50_attn is the worse of the two attention models, and the
+G2P figures are the worse of the two shipped models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from course_lib import checkpoints, metrics
+from course_lib.data.copy_reverse import make_copy_task
+from course_lib.data.dates import split_dates
+from course_lib.data.g2p import g2p_splits, to_examples
+from course_lib.data.vocab import build_vocabs
+from course_lib.models import build_model
+from course_lib.repro import set_seed
+from course_lib.training import exact_match_fn, predict, sequence_loss, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from train_pretrained import g2p_scores  # noqa: E402
+
+THREADS = 2
+DATES = {  # small models train fastest here; the step budget is a cap, the target stops earlier
+    "bahdanau": {"target": 0.999, "model": {"emb": 32, "hidden": 64}},
+    "luong": {"target": 0.995, "model": {"emb": 32, "hidden": 64}},
+}
+DATES_TRAINING = {"lr": 1e-2, "batch_size": 64, "steps": 1500, "lr_schedule": "cosine"}
+COPY_BINS = [(5, 10), (11, 20), (21, 30), (31, 40), (41, 50)]
+COPY_MODELS = {
+    "none": {"kind": "none"},
+    "none_reversed": {"kind": "none", "reverse_source": True},
+    "bahdanau": {"kind": "bahdanau"},
+    "luong": {"kind": "luong"},
+}
+
+
+def bench_dates() -> dict[str, float]:
+    """Seconds of training until held-out exact match reaches the target (2,000 dates)."""
+    train_set, test_set = split_dates(20000, 2000, seed=0)
+    src_vocab, tgt_vocab = build_vocabs(train_set + test_set)
+    result = {}
+    for kind, spec in DATES.items():
+        set_seed(0, THREADS)
+        model = build_model(kind, len(src_vocab), len(tgt_vocab), seed=0, **spec["model"])
+        history = train(
+            model, train_set, src_vocab, tgt_vocab, progress=False, target=spec["target"],
+            eval_fn=exact_match_fn(test_set, src_vocab, tgt_vocab), eval_every=25,
+            **DATES_TRAINING,
+        )  # fmt: skip
+        reached = history["eval"][-1] >= spec["target"]
+        print(
+            f"dates {kind:9s} exact match {history['eval'][-1]:.4f} (target {spec['target']}) "
+            f"after {history['steps']} steps, {history['train_seconds']:.1f} s of training"
+            + ("" if reached else "  TARGET NOT REACHED")
+        )
+        result[kind] = history["train_seconds"] if reached else float("inf")
+    return result
+
+
+def bench_copy(seconds: float) -> dict[str, dict[str, float]]:
+    """Copy task, source lengths 5-50: exact match by length for equal training-time budgets."""
+    train_set = make_copy_task(50000, 5, 50, seed=0)
+    test_set = make_copy_task(2000, 5, 50, seed=1)
+    src_vocab, tgt_vocab = build_vocabs(train_set)
+    references = [ex.tgt for ex in test_set]
+    lengths = [len(ex.src) for ex in test_set]
+    table = {}
+    for name, spec in COPY_MODELS.items():
+        set_seed(0, THREADS)
+        model = build_model(
+            src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab), emb=64, hidden=128,
+            seed=0, **spec,
+        )  # fmt: skip
+        history = train(
+            model, train_set, src_vocab, tgt_vocab, seconds=seconds, lr=3e-3, batch_size=64,
+            lr_schedule="cosine", bucket=True, progress=False,
+        )  # fmt: skip
+        predictions = predict(model, test_set, src_vocab, tgt_vocab, max_len=60)
+        table[name] = metrics.accuracy_by_length(predictions, references, lengths, COPY_BINS)
+        row = "  ".join(f"{k:>5s} {v:6.1%}" for k, v in table[name].items())
+        print(
+            f"copy {name:13s} {history['steps']:5d} steps in {history['train_seconds']:5.1f} s: {row}"
+        )
+    return table
+
+
+def bench_step_ratio(batch: int = 64, src_len: int = 50, repeats: int = 15) -> float:
+    """Median ms per training step, Bahdanau / Luong, same sizes, source and target length 50."""
+    g = torch.Generator().manual_seed(0)
+    src = torch.randint(4, 14, (batch, src_len), generator=g)
+    lengths = torch.full((batch,), src_len)
+    tgt_in = torch.randint(4, 14, (batch, src_len + 1), generator=g)
+    tgt_out = torch.randint(4, 14, (batch, src_len + 1), generator=g)
+    models = {k: build_model(k, 14, 14, emb=64, hidden=128, seed=0) for k in ("bahdanau", "luong")}
+    optims = {k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in models.items()}
+    times = {k: [] for k in models}
+    for i in range(repeats + 3):  # interleaved, so a busy moment hits both models alike
+        for kind, model in models.items():
+            start = time.perf_counter()
+            logits, _ = model(src, lengths, tgt_in)
+            loss = sequence_loss(logits, tgt_out)
+            optims[kind].zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optims[kind].step()
+            if i >= 3:
+                times[kind].append(1000 * (time.perf_counter() - start))
+    ms = {k: statistics.median(v) for k, v in times.items()}
+    ratio = ms["bahdanau"] / ms["luong"]
+    print(
+        f"step time (batch {batch}, src/tgt length {src_len}, emb 64, hidden 128): "
+        f"Bahdanau {ms['bahdanau']:.1f} ms, Luong {ms['luong']:.1f} ms, ratio {ratio:.2f}"
+    )
+    return ratio
+
+
+def bench_g2p() -> dict[str, float]:
+    """Shipped G2P models on the full test split (greedy), with their recorded training time."""
+    test_set = to_examples(g2p_splits()["test"])
+    worst = {"wer": 0.0, "per": 0.0}
+    for name in ("g2p_bahdanau", "g2p_luong"):
+        ckpt = checkpoints.load_pretrained(name)
+        start = time.perf_counter()
+        scores = g2p_scores(ckpt.model, test_set, ckpt.src_vocab, ckpt.tgt_vocab)
+        recorded = ckpt.metadata["scores"]
+        print(
+            f"{name}: test WER {scores['wer']:.2%}, PER {scores['per']:.2%} on {len(test_set)} "
+            f"words ({time.perf_counter() - start:.1f} s to decode); trained {recorded['steps']} "
+            f"steps in {recorded['train_seconds']:.0f} s with {recorded['threads']} thread(s)"
+        )
+        worst = {k: max(worst[k], scores[k]) for k in worst}
+    return worst
+
+
+def main() -> None:
+    global THREADS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", default=["dates", "copy", "ratio", "g2p"])
+    parser.add_argument("--copy-seconds", type=float, default=60.0)
+    parser.add_argument("--threads", type=int, default=THREADS, help="torch threads (course: 2)")
+    args = parser.parse_args()
+    THREADS = args.threads
+    set_seed(0, THREADS)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    fields = {}
+    if "dates" in args.only:
+        dates = bench_dates()
+        fields["dates_bahdanau_s"] = f"{dates['bahdanau']:.1f}"
+        fields["dates_luong_s"] = f"{dates['luong']:.1f}"
+    if "copy" in args.only:
+        table = bench_copy(args.copy_seconds)
+        attn = min(table["bahdanau"].get("41-50", 0.0), table["luong"].get("41-50", 0.0))
+        fields["copy41_50_attn"] = f"{attn:.3f}"
+        fields["copy41_50_none"] = f"{table['none'].get('41-50', 0.0):.3f}"
+    if "ratio" in args.only:
+        fields["step_ratio"] = f"{bench_step_ratio():.2f}"
+    if "g2p" in args.only:
+        worst = bench_g2p()
+        fields["g2p_wer"] = f"{worst['wer']:.4f}"
+        fields["g2p_per"] = f"{worst['per']:.4f}"
+    print("models " + " ".join(f"{k}={v}" for k, v in fields.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""The encoder, the one seq2seq interface shared by the three decoders, and a builder (lesson 05).
+
+Every decoder speaks the same protocol, so training, decoding, plots and widgets never ask which
+model they hold:
+
+- ``prepare(states, final, mask) -> (memory, state)``: per-sequence work done once (a dict of
+  batch-first tensors, e.g. projected keys) and the decoder's first state (a tuple of tensors);
+- ``forward(tgt_in, memory, state) -> (logits, weights)``: all target steps, teacher forced;
+- ``step(tokens, state, memory) -> (logits, state, weights)``: one step, for decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from course_lib.attention import lengths_to_mask
+from course_lib.data.vocab import PAD
+from course_lib.decoders import BahdanauDecoder, LuongDecoder, NoAttentionDecoder
+
+__all__ = [
+    "BahdanauDecoder",
+    "Encoder",
+    "LuongDecoder",
+    "NoAttentionDecoder",
+    "Seq2Seq",
+    "build_model",
+    "check_lengths",
+]
+
+KINDS = ("none", "bahdanau", "luong")
+
+
+def check_lengths(src: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Validate ``lengths`` against ``src`` and return them as a CPU long tensor."""
+    if src.dim() != 2:
+        raise ValueError(f"src must be (batch, src_len), got shape {tuple(src.shape)}")
+    lengths = torch.as_tensor(lengths).to("cpu", torch.long)
+    if lengths.shape != (src.shape[0],):
+        raise ValueError(
+            f"src_lengths must have shape ({src.shape[0]},) to match src, got {tuple(lengths.shape)}"
+        )
+    if len(lengths) and (lengths.min() < 1 or lengths.max() > src.shape[1]):
+        raise ValueError(
+            f"src_lengths must lie in [1, {src.shape[1]}] (src_len), "
+            f"got min {int(lengths.min())}, max {int(lengths.max())}"
+        )
+    return lengths
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse the first ``lengths[b]`` positions of each row, leaving the padding where it is."""
+    batch, src_len = x.shape[:2]
+    pos = torch.arange(src_len).expand(batch, src_len)  # (batch, src_len)
+    rev = lengths[:, None] - 1 - pos
+    index = torch.where(rev >= 0, rev, pos).to(x.device)  # pads map to themselves
+    if x.dim() == 3:
+        index = index[:, :, None].expand_as(x)
+    return x.gather(1, index)
+
+
+class Encoder(nn.Module):
+    """Embedding + GRU over packed sequences, so padding never touches a real token's state."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        emb: int,
+        hidden: int,
+        bidirectional: bool = False,
+        reverse_source: bool = False,
+    ):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, emb, padding_idx=PAD)
+        self.rnn = nn.GRU(emb, hidden, batch_first=True, bidirectional=bidirectional)
+        self.bidirectional = bidirectional
+        self.reverse_source = reverse_source
+        self.out_dim = hidden * (2 if bidirectional else 1)
+
+    def forward(
+        self, src: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(states (batch, src_len, out_dim), final (batch, out_dim))``; padded states are 0.
+
+        With ``reverse_source`` the GRU reads each sequence backwards (Sutskever et al. 2014),
+        but ``states[:, j]`` still belongs to source token j, so attention maps stay readable.
+        """
+        lengths = check_lengths(src, lengths)
+        if self.reverse_source:
+            src = reverse_padded(src, lengths)
+        emb = self.embedding(src)  # (batch, src_len, emb)
+        packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+        out, h_n = self.rnn(packed)  # h_n: (dirs, batch, hidden)
+        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        final = torch.cat(list(h_n), dim=-1)  # (batch, hidden * dirs): [forward; backward]
+        if self.reverse_source:
+            states = reverse_padded(states, lengths)
+        return states, final
+
+
+class Seq2Seq(nn.Module):
+    """Encoder + decoder behind one interface: logits and attention weights for any decoder."""
+
+    def __init__(self, encoder: Encoder, decoder: nn.Module, config: dict[str, Any] | None = None):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.config = dict(config or {})
+
+    @property
+    def has_attention(self) -> bool:
+        return not isinstance(self.decoder, NoAttentionDecoder)
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[dict, tuple]:
+        """Run the encoder and the decoder's once-per-sequence work: ``(memory, state)``."""
+        lengths = check_lengths(src, src_lengths)
+        states, final = self.encoder(src, lengths)
+        mask = lengths_to_mask(lengths, src.shape[1]).to(src.device)  # (batch, src_len)
+        return self.decoder.prepare(states, final, mask)
+
+    def forward(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Teacher-forced pass: logits ``(batch, tgt_len, vocab)``, weights ``(batch, tgt_len,
+        src_len)`` (None without attention)."""
+        if tgt_in.dim() != 2 or tgt_in.shape[0] != src.shape[0]:
+            raise ValueError(
+                f"tgt_in must be (batch={src.shape[0]}, tgt_len), got shape {tuple(tgt_in.shape)}"
+            )
+        memory, state = self.encode(src, src_lengths)
+        return self.decoder(tgt_in, memory, state)
+
+    def step(self, tokens: torch.Tensor, state: tuple, memory: dict):
+        """One decoder step from the previous tokens ``(batch,)``: ``(logits, state, weights)``."""
+        return self.decoder.step(tokens, state, memory)
+
+
+def build_model(
+    kind: str = "bahdanau",
+    src_vocab_size: int = 0,
+    tgt_vocab_size: int = 0,
+    emb: int = 64,
+    hidden: int = 128,
+    *,
+    enc_hidden: int | None = None,
+    attn_dim: int | None = None,
+    score: str = "general",
+    input_feeding: bool = False,
+    bidirectional: bool | None = None,
+    reverse_source: bool = False,
+    seed: int | None = 0,
+) -> Seq2Seq:
+    """A seq2seq model of ``kind`` "none", "bahdanau" or "luong", initialised from ``seed``.
+
+    Bahdanau uses a two-directional encoder, Luong and the baseline a one-directional one (change
+    with ``bidirectional``). ``enc_hidden`` is the encoder's size per direction; by default the
+    encoder's states are ``hidden`` wide in total (``hidden // 2`` per direction when it reads
+    both ways), so all three models compare at equal state sizes. The initial weights come from
+    ``seed`` without touching the global random state (``seed=None`` uses it).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if src_vocab_size < 5 or tgt_vocab_size < 5:
+        raise ValueError(
+            "src_vocab_size and tgt_vocab_size must count the 4 specials plus at least one token, "
+            f"got {src_vocab_size} and {tgt_vocab_size}"
+        )
+    if bidirectional is None:
+        bidirectional = kind == "bahdanau"
+    if enc_hidden is None:
+        enc_hidden = hidden // 2 if bidirectional else hidden
+    config = {
+        "kind": kind,
+        "src_vocab_size": src_vocab_size,
+        "tgt_vocab_size": tgt_vocab_size,
+        "emb": emb,
+        "hidden": hidden,
+        "enc_hidden": enc_hidden,
+        "attn_dim": attn_dim,
+        "score": score,
+        "input_feeding": input_feeding,
+        "bidirectional": bidirectional,
+        "reverse_source": reverse_source,
+    }
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        encoder = Encoder(src_vocab_size, emb, enc_hidden, bidirectional, reverse_source)
+        enc_dim = encoder.out_dim
+        if kind == "none":
+            decoder = NoAttentionDecoder(tgt_vocab_size, emb, hidden, enc_dim)
+        elif kind == "bahdanau":
+            decoder = BahdanauDecoder(tgt_vocab_size, emb, hidden, enc_dim, attn_dim=attn_dim)
+        else:
+            decoder = LuongDecoder(
+                tgt_vocab_size,
+                emb,
+                hidden,
+                enc_dim,
+                score=score,
+                input_feeding=input_feeding,
+                attn_dim=attn_dim,
+            )
+    return Seq2Seq(encoder, decoder, config)
