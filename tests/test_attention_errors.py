@@ -19,14 +19,7 @@ from course_lib.attention import (
     scaled_dot_score,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: waking a second OpenMP thread costs more than it saves, on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 Q = torch.randn(2, 3, 4)  # (batch, tgt_len, d_q)

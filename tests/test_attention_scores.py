@@ -18,13 +18,7 @@ from course_lib.attention import (
 D64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: waking a second OpenMP thread costs more than it saves, on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # Tiny integer tensors, dims all different: batch 2, tgt 3, src 5, d 4.

@@ -10,13 +10,7 @@ from course_lib.attention import attend, context_vector, lengths_to_mask, masked
 D64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: waking a second OpenMP thread costs more than it saves, on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_lengths_to_mask():
