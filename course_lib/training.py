@@ -24,6 +24,28 @@ from course_lib.repro import set_seed
 
 MIN_LR_FACTOR = 0.02  # where the cosine schedule ends, as a share of the initial rate
 BUCKET_BATCHES = 50  # bucketing sorts this many batches' worth of examples at a time
+# A notebook progress bar is a widget: every redraw sends the kernel's output channel a few
+# messages. At tqdm's default rate (ten a second) a cell that trains for minutes queues thousands
+# of them while the test runner waits for the cell to finish, the channel overflows, drops the
+# cell's final "idle" message and nbval fails with "Timeout ... waiting for output". So a bar
+# redraws at most REDRAWS_PER_BAR times in all and at most once every REDRAW_SECONDS.
+REDRAWS_PER_BAR = 100
+REDRAW_SECONDS = 0.5
+
+
+def progress_bar(total: int | None, enabled: bool = True, desc: str = "training", file=None):
+    """A tqdm bar (a widget in Jupyter, text elsewhere) whose number of redraws is bounded."""
+    every = math.ceil(total / REDRAWS_PER_BAR) if total else None
+    return tqdm(
+        total=total,
+        disable=not enabled,
+        desc=desc,
+        unit="step",
+        leave=True,
+        file=file,
+        mininterval=REDRAW_SECONDS,
+        miniters=every,
+    )
 
 
 def _epoch(examples, batch_size, src_vocab, tgt_vocab, generator, bucket: bool):
@@ -109,7 +131,7 @@ def train(
     max_steps = min(limits) if limits else None
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history: dict[str, Any] = {"step": [], "loss": [], "eval_step": [], "eval": []}
-    bar = tqdm(total=max_steps, disable=not progress, desc="training", unit="step", leave=True)
+    bar = progress_bar(max_steps, enabled=progress)
     step, train_seconds, stopped_by = 0, 0.0, None
 
     def evaluate_now():

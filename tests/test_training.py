@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
 
@@ -9,7 +11,14 @@ from course_lib.data.batching import make_batch
 from course_lib.data.copy_reverse import make_copy_task
 from course_lib.data.vocab import PAD, build_vocabs
 from course_lib.models import build_model
-from course_lib.training import evaluate, exact_match_fn, sequence_loss, train
+from course_lib.training import (
+    REDRAWS_PER_BAR,
+    evaluate,
+    exact_match_fn,
+    progress_bar,
+    sequence_loss,
+    train,
+)
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +150,29 @@ def test_exact_match_fn_and_errors(copy_data):
         train(model, examples, src_vocab, tgt_vocab)
     batch = make_batch(examples[:2], src_vocab, tgt_vocab)
     assert batch.src.shape[0] == 2
+
+
+class FakeClock:
+    """A clock that moves one second each time it is read: every step looks slow."""
+
+    def __init__(self, start: float):
+        self.now = start
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("total", [450, 20_000])
+def test_progress_bar_redraws_are_bounded_however_slow_the_steps(total):
+    # Each redraw of a notebook bar is a few kernel messages; thousands of them overflow the
+    # output channel and nbval then misses the end of the cell. At one second a step the old
+    # bar (tqdm's defaults) redrew at every step.
+    out = io.StringIO()
+    bar = progress_bar(total, file=out)
+    bar._time = FakeClock(bar.last_print_t)
+    for _ in range(total):
+        bar.update(1)
+    bar.close()
+    redraws = out.getvalue().count("training:")
+    assert 10 <= redraws <= REDRAWS_PER_BAR + 3, redraws
