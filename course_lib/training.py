@@ -28,7 +28,9 @@ BUCKET_BATCHES = 50  # bucketing sorts this many batches' worth of examples at a
 # messages. At tqdm's default rate (ten a second) a cell that trains for minutes queues thousands
 # of them while the test runner waits for the cell to finish, the channel overflows, drops the
 # cell's final "idle" message and nbval fails with "Timeout ... waiting for output". So a bar
-# redraws at most REDRAWS_PER_BAR times in all and at most once every REDRAW_SECONDS.
+# redraws at most REDRAWS_PER_BAR times in all and at most once every REDRAW_SECONDS, and tqdm's
+# monitor thread is kept from forcing extra redraws (by default, a bar idle for 10 s is switched
+# to redrawing at every step).
 REDRAWS_PER_BAR = 100
 REDRAW_SECONDS = 0.5
 
@@ -45,6 +47,7 @@ def progress_bar(total: int | None, enabled: bool = True, desc: str = "training"
         file=file,
         mininterval=REDRAW_SECONDS,
         miniters=every,
+        maxinterval=math.inf,
     )
 
 

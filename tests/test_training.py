@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 import torch
@@ -176,3 +177,5 @@ def test_progress_bar_redraws_are_bounded_however_slow_the_steps(total):
     bar.close()
     redraws = out.getvalue().count("training:")
     assert 10 <= redraws <= REDRAWS_PER_BAR + 3, redraws
+    # tqdm's monitor thread sets miniters to 1 on any bar not redrawn for maxinterval seconds.
+    assert bar.maxinterval == math.inf
