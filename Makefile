@@ -11,8 +11,11 @@ NB ?=
 export OMP_NUM_THREADS := 2
 export MKL_NUM_THREADS := 2
 export PYTHONHASHSEED := 0
-# Idle OpenMP workers sleep instead of spinning: on 2 shared cores spinning slowed training 10x.
-export OMP_WAIT_POLICY := PASSIVE
+# How long an idle OpenMP worker spins before it sleeps (libgomp; no effect on the numbers, only
+# on speed). Bahdanau training step here, 2 threads, quiet machine / one other busy process:
+# sleep at once (OMP_WAIT_POLICY=PASSIVE) 340 / 312 ms; 10,000 spins 178 / 569 ms; libgomp's
+# default 300,000 spins 169 / 3,277 ms (spinning workers fight the other process for the cores).
+export GOMP_SPINCOUNT := 10000
 NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=300
 
 .PHONY: help venv lab test test-unit lint test-notebooks test-e2e notebooks exercises \
