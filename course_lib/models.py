@@ -72,10 +72,15 @@ class Encoder(nn.Module):
         hidden: int,
         bidirectional: bool = False,
         reverse_source: bool = False,
+        layers: int = 1,
     ):
         super().__init__()
+        if layers < 1:
+            raise ValueError(f"layers must be at least 1, got {layers}")
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=PAD)
-        self.rnn = nn.GRU(emb, hidden, batch_first=True, bidirectional=bidirectional)
+        self.rnn = nn.GRU(
+            emb, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional
+        )
         self.bidirectional = bidirectional
         self.reverse_source = reverse_source
         self.out_dim = hidden * (2 if bidirectional else 1)
@@ -93,9 +98,10 @@ class Encoder(nn.Module):
             src = reverse_padded(src, lengths)
         emb = self.embedding(src)  # (batch, src_len, emb)
         packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
-        out, h_n = self.rnn(packed)  # h_n: (dirs, batch, hidden)
+        out, h_n = self.rnn(packed)  # h_n: (layers * dirs, batch, hidden)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
-        final = torch.cat(list(h_n), dim=-1)  # (batch, hidden * dirs): [forward; backward]
+        top = h_n[-2:] if self.bidirectional else h_n[-1:]  # the top layer's final states
+        final = torch.cat(list(top), dim=-1)  # (batch, hidden * dirs): [forward; backward]
         if self.reverse_source:
             states = reverse_padded(states, lengths)
         return states, final
@@ -151,6 +157,7 @@ def build_model(
     input_feeding: bool = False,
     bidirectional: bool | None = None,
     reverse_source: bool = False,
+    enc_layers: int = 1,
     seed: int | None = 0,
 ) -> Seq2Seq:
     """A seq2seq model of ``kind`` "none", "bahdanau" or "luong", initialised from ``seed``.
@@ -158,7 +165,9 @@ def build_model(
     Bahdanau uses a two-directional encoder, Luong and the baseline a one-directional one (change
     with ``bidirectional``). ``enc_hidden`` is the encoder's size per direction; by default the
     encoder's states are ``hidden`` wide in total (``hidden // 2`` per direction when it reads
-    both ways), so all three models compare at equal state sizes. The initial weights come from
+    both ways), so all three models compare at equal state sizes. ``enc_layers`` stacks GRU
+    layers in the encoder (Luong et al. 2015 stack theirs); attention reads the top layer's states
+    and the decoder starts from the top layer's final state. The initial weights come from
     ``seed`` without touching the global random state (``seed=None`` uses it).
     """
     if kind not in KINDS:
@@ -184,11 +193,14 @@ def build_model(
         "input_feeding": input_feeding,
         "bidirectional": bidirectional,
         "reverse_source": reverse_source,
+        "enc_layers": enc_layers,
     }
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
-        encoder = Encoder(src_vocab_size, emb, enc_hidden, bidirectional, reverse_source)
+        encoder = Encoder(
+            src_vocab_size, emb, enc_hidden, bidirectional, reverse_source, enc_layers
+        )
         enc_dim = encoder.out_dim
         if kind == "none":
             decoder = NoAttentionDecoder(tgt_vocab_size, emb, hidden, enc_dim)

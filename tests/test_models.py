@@ -28,10 +28,10 @@ def model(kind: str, **kwargs):
     return build_model(kind, SRC_V, TGT_V, emb=4, hidden=6, seed=1, **kwargs)
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_encoder_padding_changes_nothing(bidirectional):
+@pytest.mark.parametrize("bidirectional,layers", [(False, 1), (True, 1), (False, 2), (True, 2)])
+def test_encoder_padding_changes_nothing(bidirectional, layers):
     torch.manual_seed(0)
-    enc = Encoder(SRC_V, 4, 6, bidirectional)
+    enc = Encoder(SRC_V, 4, 6, bidirectional, layers=layers)
     src, lengths, _ = toy_batch()
     states, final = enc(src, lengths)
     padded = torch.cat([src, torch.full((BATCH, 4), PAD)], dim=1)  # 4 extra pads per row
@@ -55,6 +55,23 @@ def test_bidirectional_final_is_forward_then_backward():
     # forward half: the state at the last real token; backward half: the state at position 0
     torch.testing.assert_close(final[1, :6], states[1, 2, :6])
     torch.testing.assert_close(final[1, 6:], states[1, 0, 6:])
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_stacked_encoder_final_state_is_the_top_layers(bidirectional):
+    torch.manual_seed(0)
+    enc = Encoder(SRC_V, 4, 6, bidirectional, layers=3)
+    src, lengths, _ = toy_batch()
+    states, final = enc(src, lengths)
+    dirs = 2 if bidirectional else 1
+    assert states.shape == (BATCH, SRC_LEN, 6 * dirs)
+    assert final.shape == (BATCH, 6 * dirs)
+    # The top layer's outputs are the states, so its last forward state closes row 1 (length 3).
+    torch.testing.assert_close(final[1, :6], states[1, 2, :6])
+    if bidirectional:
+        torch.testing.assert_close(final[1, 6:], states[1, 0, 6:])
+    with pytest.raises(ValueError, match="layers must be at least 1, got 0"):
+        Encoder(SRC_V, 4, 6, layers=0)
 
 
 def test_reverse_source_reads_backwards_but_keeps_positions():
@@ -93,6 +110,7 @@ def test_forward_shapes_and_weight_rows(kind):
         ("luong", {"score": "dot"}),
         ("luong", {"score": "concat"}),
         ("luong", {"input_feeding": True}),
+        ("luong", {"enc_layers": 2, "reverse_source": True}),
     ],
 )
 def test_teacher_forced_forward_equals_step_by_step(kind, kwargs):
