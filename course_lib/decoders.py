@@ -171,6 +171,7 @@ class LuongDecoder(nn.Module):
         score: str = "general",
         input_feeding: bool = False,
         attn_dim: int | None = None,
+        dropout: float = 0.0,
     ):
         super().__init__()
         if score not in LUONG_SCORES:
@@ -188,6 +189,7 @@ class LuongDecoder(nn.Module):
         self.score = make_score(LUONG_SCORES[score], hidden, enc_dim, attn_dim or hidden)
         self.combine = nn.Linear(hidden + enc_dim, hidden, bias=False)  # W_c
         self.out = nn.Linear(hidden, vocab_size)
+        self.dropout = nn.Dropout(dropout)  # on embeddings and h~; off in eval()
 
     def prepare(self, states, final, mask):
         h0 = self.bridge(final)  # (batch, hidden)
@@ -214,11 +216,11 @@ class LuongDecoder(nn.Module):
         return out[:, 0]  # (batch, hidden)
 
     def forward(self, tgt_in, memory, state):
-        emb = self.embedding(tgt_in)  # (batch, tgt_len, emb)
+        emb = self.dropout(self.embedding(tgt_in))  # (batch, tgt_len, emb)
         if not self.input_feeding:
             hs, _ = self.rnn(emb, state[0][None].contiguous())  # (batch, tgt_len, hidden)
             weights, h_tilde = self._attend(hs, memory)  # all steps in one go
-            return self.out(h_tilde), weights
+            return self.out(self.dropout(h_tilde)), weights
         all_weights, tildes = [], []
         for t in range(tgt_in.shape[1]):
             h = self._rnn_step(emb[:, t], state)
@@ -226,9 +228,9 @@ class LuongDecoder(nn.Module):
             state = (h, h_tilde)
             all_weights.append(weights)
             tildes.append(h_tilde)
-        return self.out(torch.stack(tildes, dim=1)), torch.stack(all_weights, dim=1)
+        return self.out(self.dropout(torch.stack(tildes, dim=1))), torch.stack(all_weights, dim=1)
 
     def step(self, tokens, state, memory):
-        h = self._rnn_step(self.embedding(tokens), state)
+        h = self._rnn_step(self.dropout(self.embedding(tokens)), state)
         weights, h_tilde = self._attend(h, memory)
-        return self.out(h_tilde), (h, h_tilde), weights
+        return self.out(self.dropout(h_tilde)), (h, h_tilde), weights

@@ -73,6 +73,7 @@ class Encoder(nn.Module):
         bidirectional: bool = False,
         reverse_source: bool = False,
         layers: int = 1,
+        dropout: float = 0.0,
     ):
         super().__init__()
         if layers < 1:
@@ -81,6 +82,7 @@ class Encoder(nn.Module):
         self.rnn = nn.GRU(
             emb, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional
         )
+        self.dropout = nn.Dropout(dropout)  # on the embeddings and the states; off in eval()
         self.bidirectional = bidirectional
         self.reverse_source = reverse_source
         self.out_dim = hidden * (2 if bidirectional else 1)
@@ -96,7 +98,7 @@ class Encoder(nn.Module):
         lengths = check_lengths(src, lengths)
         if self.reverse_source:
             src = reverse_padded(src, lengths)
-        emb = self.embedding(src)  # (batch, src_len, emb)
+        emb = self.dropout(self.embedding(src))  # (batch, src_len, emb)
         packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
         out, h_n = self.rnn(packed)  # h_n: (layers * dirs, batch, hidden)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
@@ -104,7 +106,7 @@ class Encoder(nn.Module):
         final = torch.cat(list(top), dim=-1)  # (batch, hidden * dirs): [forward; backward]
         if self.reverse_source:
             states = reverse_padded(states, lengths)
-        return states, final
+        return self.dropout(states), final
 
 
 class Seq2Seq(nn.Module):
@@ -158,6 +160,7 @@ def build_model(
     bidirectional: bool | None = None,
     reverse_source: bool = False,
     enc_layers: int = 1,
+    dropout: float = 0.0,
     seed: int | None = 0,
 ) -> Seq2Seq:
     """A seq2seq model of ``kind`` "none", "bahdanau" or "luong", initialised from ``seed``.
@@ -167,7 +170,9 @@ def build_model(
     encoder's states are ``hidden`` wide in total (``hidden // 2`` per direction when it reads
     both ways), so all three models compare at equal state sizes. ``enc_layers`` stacks GRU
     layers in the encoder (Luong et al. 2015 stack theirs); attention reads the top layer's states
-    and the decoder starts from the top layer's final state. The initial weights come from
+    and the decoder starts from the top layer's final state. ``dropout`` (training only) drops
+    encoder embeddings and states, and in the Luong decoder its embeddings and h~ before the
+    output layer. The initial weights come from
     ``seed`` without touching the global random state (``seed=None`` uses it).
     """
     if kind not in KINDS:
@@ -194,12 +199,13 @@ def build_model(
         "bidirectional": bidirectional,
         "reverse_source": reverse_source,
         "enc_layers": enc_layers,
+        "dropout": dropout,
     }
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
         encoder = Encoder(
-            src_vocab_size, emb, enc_hidden, bidirectional, reverse_source, enc_layers
+            src_vocab_size, emb, enc_hidden, bidirectional, reverse_source, enc_layers, dropout
         )
         enc_dim = encoder.out_dim
         if kind == "none":
@@ -215,5 +221,6 @@ def build_model(
                 score=score,
                 input_feeding=input_feeding,
                 attn_dim=attn_dim,
+                dropout=dropout,
             )
     return Seq2Seq(encoder, decoder, config)

@@ -233,3 +233,19 @@ def test_learner_errors_name_expected_and_actual():
         m(src, torch.tensor([5]), tgt_in)
     with pytest.raises(ValueError, match="tgt_in must be"):
         m(src, lengths, tgt_in[:1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dropout_acts_in_training_only(kind):
+    src, lengths, tgt_in = toy_batch()
+    plain = model(kind)
+    dropped = model(kind, dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())  # same weights: only the dropout differs
+    plain.eval(), dropped.eval()
+    torch.testing.assert_close(dropped(src, lengths, tgt_in)[0], plain(src, lengths, tgt_in)[0])
+    dropped.train()
+    torch.manual_seed(0)
+    first = dropped(src, lengths, tgt_in)[0]
+    assert not torch.allclose(first, plain(src, lengths, tgt_in)[0])
+    torch.manual_seed(0)
+    torch.testing.assert_close(dropped(src, lengths, tgt_in)[0], first)  # seeded: repeatable
