@@ -102,8 +102,8 @@ class Encoder(nn.Module):
         packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
         out, h_n = self.rnn(packed)  # h_n: (layers * dirs, batch, hidden)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
-        top = h_n[-2:] if self.bidirectional else h_n[-1:]  # the top layer's final states
-        final = torch.cat(list(top), dim=-1)  # (batch, hidden * dirs): [forward; backward]
+        dirs = 2 if self.bidirectional else 1
+        final = torch.cat(list(h_n[-dirs:]), dim=-1)  # top layer: (batch, hidden * dirs), [fwd; bwd]
         if self.reverse_source:
             states = reverse_padded(states, lengths)
         return self.dropout(states), final
@@ -172,8 +172,8 @@ def build_model(
     layers in the encoder (Luong et al. 2015 stack theirs); attention reads the top layer's states
     and the decoder starts from the top layer's final state. ``dropout`` (training only) drops
     encoder embeddings and states, and in the Luong decoder its embeddings and h~ before the
-    output layer. The initial weights come from
-    ``seed`` without touching the global random state (``seed=None`` uses it).
+    output layer. The initial weights come from ``seed`` without touching the global random
+    state (``seed=None`` uses it).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")

@@ -241,7 +241,8 @@ def test_dropout_acts_in_training_only(kind):
     plain = model(kind)
     dropped = model(kind, dropout=0.5)
     dropped.load_state_dict(plain.state_dict())  # same weights: only the dropout differs
-    plain.eval(), dropped.eval()
+    plain.eval()
+    dropped.eval()
     torch.testing.assert_close(dropped(src, lengths, tgt_in)[0], plain(src, lengths, tgt_in)[0])
     dropped.train()
     torch.manual_seed(0)
