@@ -105,6 +105,7 @@ def bench_step_ratio(batch: int = 64, src_len: int = 50, repeats: int = 15) -> f
     models = {k: build_model(k, 14, 14, emb=64, hidden=128, seed=0) for k in ("bahdanau", "luong")}
     optims = {k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in models.items()}
     times = {k: [] for k in models}
+    encoder_times = {k: [] for k in models}
     for i in range(repeats + 3):  # interleaved, so a busy moment hits both models alike
         for kind, model in models.items():
             start = time.perf_counter()
@@ -116,11 +117,25 @@ def bench_step_ratio(batch: int = 64, src_len: int = 50, repeats: int = 15) -> f
             optims[kind].step()
             if i >= 3:
                 times[kind].append(1000 * (time.perf_counter() - start))
+            # The encoder alone, forward and backward: what the two models share in kind.
+            start = time.perf_counter()
+            memory, state = model.encode(src, lengths)
+            (memory["values"].sum() + state[0].sum()).backward()
+            model.zero_grad()
+            if i >= 3:
+                encoder_times[kind].append(1000 * (time.perf_counter() - start))
     ms = {k: statistics.median(v) for k, v in times.items()}
+    enc = {k: statistics.median(v) for k, v in encoder_times.items()}
     ratio = ms["bahdanau"] / ms["luong"]
     print(
         f"step time (batch {batch}, src/tgt length {src_len}, emb 64, hidden 128): "
         f"Bahdanau {ms['bahdanau']:.1f} ms, Luong {ms['luong']:.1f} ms, ratio {ratio:.2f}"
+    )
+    print(
+        "  of which the encoder (forward + backward): "
+        + ", ".join(f"{k.capitalize()} {enc[k]:.1f} ms" for k in models)
+        + "; the rest (decoder, output layer, loss, optimiser): "
+        + ", ".join(f"{k.capitalize()} {ms[k] - enc[k]:.1f} ms" for k in models)
     )
     return ratio
 
