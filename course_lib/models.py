@@ -103,9 +103,8 @@ class Encoder(nn.Module):
         out, h_n = self.rnn(packed)  # h_n: (layers * dirs, batch, hidden)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
         dirs = 2 if self.bidirectional else 1
-        final = torch.cat(
-            list(h_n[-dirs:]), dim=-1
-        )  # top layer: (batch, hidden * dirs), [fwd; bwd]
+        # The top layer's final states, [forward; backward]: (batch, hidden * dirs)
+        final = torch.cat(list(h_n[-dirs:]), dim=-1)
         if self.reverse_source:
             states = reverse_padded(states, lengths)
         return self.dropout(states), final
