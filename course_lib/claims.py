@@ -21,11 +21,13 @@ def _format(value: float, percent: bool) -> str:
     return f"{value:.0%}" if percent else f"{value:g}"
 
 
-def expect_between(label: str, value: float, low: float, high: float, *, percent: bool = True):
+def expect_between(
+    label: str, value: float, low: float, high: float, *, percent: bool = True
+) -> None:
     """Check that `low <= value <= high` and print the claim (the range, not the value).
 
-    `percent=True` prints shares in [0, 1] as whole percentages. Returns the value, so a cell can
-    keep using it.
+    `percent=True` prints shares in [0, 1] as whole percentages. Returns nothing, so that a claim
+    on a cell's last line adds no output of its own.
     """
     if not low <= high:
         raise ValueError(f"expect_between: low={low} must not exceed high={high}")
@@ -39,4 +41,3 @@ def expect_between(label: str, value: float, low: float, high: float, *, percent
             "data or the training recipe."
         )
     print(f"✓ {label}: between {low_text} and {high_text}")
-    return value
