@@ -8,6 +8,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 NB ?=
+# torch comes from PyTorch's CPU index: on Linux, PyPI's torch of the same version is the CUDA
+# build (several GB; README, Troubleshooting, says how to opt in). Offline, pip gives up on the
+# index after one retry (about 2 s) and takes the wheel from a find-links folder, if pip.conf
+# names one. The lock's other packages come from PyPI as usual.
+export TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN := $(shell grep -m1 '^torch==' requirements.lock)
+TORCH_INSTALL = -m pip install --quiet --no-deps --retries 1 --index-url $(TORCH_INDEX) $(TORCH_PIN)
 # One thread count wherever notebook outputs are stored or validated: 1 vs 2 threads changes
 # floating-point bits.
 export OMP_NUM_THREADS := 2
@@ -47,6 +54,7 @@ help:
 venv: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || { python="$$(bash scripts/find_python.sh "$(PYTHON)")" && "$$python" -m venv $(VENV); }
+	$(PY) $(TORCH_INSTALL)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
@@ -100,6 +108,7 @@ pretrained: $(STAMP)
 # Re-resolve the lock from requirements.in in a throwaway environment.
 lock:
 	rm -rf build/lock-venv && python="$$(bash scripts/find_python.sh "$(PYTHON)")" && "$$python" -m venv build/lock-venv
+	build/lock-venv/bin/python $(TORCH_INSTALL)
 	build/lock-venv/bin/pip install --quiet -r requirements.in
 	{ sed -n '1,2p' requirements.lock; build/lock-venv/bin/pip freeze --all \
 	    | grep -v -E '^(pip|wheel)==' | sed 's/^torch==\(.*\)+cpu/torch==\1/' | sort -f; } > requirements.lock.new

@@ -34,6 +34,7 @@ LESSON = "03_softmax_weights.ipynb"  # the fastest lesson (4 s)
 SOLUTION = "03_softmax_weights.ipynb"
 # Same tolerance as tests/test_pretrained.py: a few words may flip on last-bit differences.
 WER_TOLERANCE, PER_TOLERANCE = 2e-3, 1e-3
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # as in the Makefile (TORCH_INDEX)
 INSTALL_TIMEOUT = 1800  # a guard against a hung pip, not a measurement
 
 
@@ -98,6 +99,12 @@ def wheel(workspace) -> Path:
     return built
 
 
+def _torch_pin() -> str:
+    """The lock's torch line: installed first, like `make venv` does, from the CPU index."""
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    return next(line for line in lines if line.startswith("torch=="))
+
+
 def _clean_env(venv: Path) -> dict:
     """The environment of a shell where only the throwaway venv is active."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -117,6 +124,9 @@ def venv(workspace, wheel) -> Path:
     if made.returncode != 0 or not (path / "bin" / "pip").exists():
         _unusable(f"cannot create a venv with pip here: {made.stderr.strip()[-500:]}")
     install = [path / "bin" / "python", "-m", "pip", "install", "--quiet"]
+    torch_index = os.environ.get("TORCH_INDEX", CPU_TORCH_INDEX)
+    torch = [*install, "--no-deps", "--retries", "1", "--index-url", torch_index, _torch_pin()]
+    _run(torch, cwd=workspace, env=_clean_env(path), timeout=INSTALL_TIMEOUT)
     _run(
         [*install, "-c", ROOT / "requirements.lock", wheel],
         cwd=workspace,
