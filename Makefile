@@ -13,7 +13,7 @@ NB ?=
 # index after one retry (about 2 s) and takes the wheel from a find-links folder, if pip.conf
 # names one. The lock's other packages come from PyPI as usual.
 export TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-TORCH_PIN := $(shell grep -m1 '^torch==' requirements.lock)
+TORCH_PIN = $(shell grep -m1 '^torch==' requirements.lock)
 TORCH_INSTALL = -m pip install --quiet --no-deps --retries 1 --index-url $(TORCH_INDEX) $(TORCH_PIN)
 # One thread count wherever notebook outputs are stored or validated: 1 vs 2 threads changes
 # floating-point bits.

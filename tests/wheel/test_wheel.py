@@ -7,7 +7,8 @@ package-data, or a run-time dependency missing from `[project].dependencies`.
 The wheel is built from a copy of the sources (the checkout is not written to), installed
 non-editable with requirements.lock as constraints, and used from a temp directory outside the
 repository: the shipped models must give the scores in scores.json, one solution must grade to
-full points, one lesson must run. About 1.5 minutes, most of it pip installing torch.
+full points, one lesson must run. 1.5 to 3.5 minutes (idle to busy 2-core machine), most of
+it pip installing the dependencies.
 
 Skip rule: skipped only when this Python cannot create a venv with pip (Debian: `apt install
 python3.11-venv`); under CI=true that is a failure. Any other problem fails.
