@@ -1,11 +1,20 @@
 # One entry point for learners, instructors and maintainers. `make help` lists the targets.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The interpreter .venv is built with: python3.11, else python3 if it is 3.11 (scripts/find_python.sh
+# stops with advice otherwise). Override: make lab PYTHON=/path/to/python3.11
+PYTHON ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 NB ?=
+# torch comes from PyTorch's CPU index: on Linux, PyPI's torch of the same version is the CUDA
+# build (several GB; README, Troubleshooting, says how to opt in). Offline, pip gives up on the
+# index after one retry (about 2 s) and takes the wheel from a find-links folder, if pip.conf
+# names one. The lock's other packages come from PyPI as usual.
+export TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN = $(shell grep -m1 '^torch==' requirements.lock)
+TORCH_INSTALL = -m pip install --quiet --no-deps --retries 1 --index-url $(TORCH_INDEX) $(TORCH_PIN)
 # One thread count wherever notebook outputs are stored or validated: 1 vs 2 threads changes
 # floating-point bits.
 export OMP_NUM_THREADS := 2
@@ -16,25 +25,36 @@ export PYTHONHASHSEED := 0
 # sleep at once (OMP_WAIT_POLICY=PASSIVE) 340 / 312 ms; 10,000 spins 178 / 569 ms; libgomp's
 # default 300,000 spins 169 / 3,277 ms (spinning workers fight the other process for the cores).
 export GOMP_SPINCOUNT := 10000
+# `make test` runs every stage, even after a failure, and reports each (scripts/run_stages.py).
+TEST_STAGES := lint test-unit test-notebooks test-wheel test-e2e
 NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: help venv lab test test-unit lint test-notebooks test-e2e notebooks exercises \
+.PHONY: help venv lab test test-unit lint test-notebooks test-wheel test-e2e notebooks exercises \
         grade bench-attention bench-models pretrained lock clean
 
 help:
 	@echo "make lab              set up .venv (first time) and start JupyterLab on the course"
-	@echo "make test             set up .venv and run every test (unit, ruff, nbval, exercises, browser)"
+	@echo "make venv             set up .venv from requirements.lock (PYTHON=... picks the interpreter)"
+	@echo "make test             run every stage below, report each, fail at the end if any failed:"
+	@echo "  make lint           ruff check and ruff format --check"
+	@echo "  make test-unit      unit tests (tests/, without the wheel and browser tests)"
+	@echo "  make test-notebooks strict nbval over notebooks/ and solutions/"
+	@echo "  make test-wheel     build the wheel, install it in a throwaway venv, use it (1-2 min)"
+	@echo "  make test-e2e       browser tests: JupyterLab in headless Chromium"
 	@echo "make notebooks        re-execute notebooks/ and solutions/ in place, cleanly"
 	@echo "make exercises        regenerate exercises/ from solutions/"
 	@echo "make grade NB=PATH    grade a learner's exercise notebook (table + grade-report.json)"
 	@echo "make bench-attention  attention ops vs torch SDPA"
 	@echo "make bench-models     training-speed and accuracy benchmarks"
 	@echo "make pretrained       retrain the shipped G2P models from scratch"
+	@echo "make lock             re-resolve requirements.lock from requirements.in"
+	@echo "make clean            remove .venv, build/ and browser-test screenshots"
 
 # The environment: created from the lock when missing, rebuilt when the lock or pyproject changes.
 venv: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { python="$$(bash scripts/find_python.sh "$(PYTHON)")" && "$$python" -m venv $(VENV); }
+	$(PY) $(TORCH_INSTALL)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
@@ -45,17 +65,18 @@ lab: $(STAMP)
 	    --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/01_bottleneck.ipynb
 
 test: $(STAMP)
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory test-notebooks
-	$(MAKE) --no-print-directory test-e2e
+	@MAKE="$(MAKE)" $(PY) scripts/run_stages.py $(TEST_STAGES)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests --ignore=tests/e2e -q
+	$(PY) -m pytest tests --ignore=tests/e2e --ignore=tests/wheel -q
+
+# course_lib as an ordinary package (tests/wheel/test_wheel.py): a throwaway venv outside the repo.
+test-wheel: $(STAMP)
+	$(PY) -m pytest tests/wheel -q
 
 # Strict nbval: every stored output of the lessons and solutions must be reproduced.
 test-notebooks: $(STAMP)
@@ -86,7 +107,8 @@ pretrained: $(STAMP)
 
 # Re-resolve the lock from requirements.in in a throwaway environment.
 lock:
-	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	rm -rf build/lock-venv && python="$$(bash scripts/find_python.sh "$(PYTHON)")" && "$$python" -m venv build/lock-venv
+	build/lock-venv/bin/python $(TORCH_INSTALL)
 	build/lock-venv/bin/pip install --quiet -r requirements.in
 	{ sed -n '1,2p' requirements.lock; build/lock-venv/bin/pip freeze --all \
 	    | grep -v -E '^(pip|wheel)==' | sed 's/^torch==\(.*\)+cpu/torch==\1/' | sort -f; } > requirements.lock.new

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import tempfile
-import time
+
+import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
-_STARTED = time.time()
+_PRIVATE_TMP = pytest.StashKey[tuple[str, str | None]]()
 
 
-def pytest_sessionfinish(session, exitstatus):
-    """nbval leaves an nbval-ipython-* folder in the temp dir per run: remove the ones we made."""
-    if hasattr(session.config, "workerinput"):
+def pytest_configure(config):
+    """Give this run a private temp dir, inherited by nbval's kernels and every subprocess.
+
+    nbval leaves an nbval-ipython-* folder per run in the temp dir; with a private one, the
+    cleanup below removes what this run made and nothing of another run on the same machine.
+    """
+    if hasattr(config, "workerinput"):  # xdist workers inherit the controller's TMPDIR
         return
-    for path in glob.glob(os.path.join(tempfile.gettempdir(), "nbval-ipython-*")):
-        if os.path.getmtime(path) >= _STARTED - 1:
-            shutil.rmtree(path, ignore_errors=True)
+    private = tempfile.mkdtemp(prefix="course-pytest-")
+    config.stash[_PRIVATE_TMP] = (private, os.environ.get("TMPDIR"))
+    os.environ["TMPDIR"] = private
+    tempfile.tempdir = private
+
+
+def pytest_unconfigure(config):
+    if _PRIVATE_TMP not in config.stash:
+        return
+    private, previous = config.stash[_PRIVATE_TMP]
+    if previous is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = previous
+    tempfile.tempdir = None
+    shutil.rmtree(private, ignore_errors=True)

@@ -17,8 +17,11 @@ additive=... additive_peak_mb=...`` (forward time ratios to SDPA, forward peak o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
+import sys
+import tempfile
 import time
 
 import torch
@@ -96,12 +99,37 @@ def time_rounds(runs, inputs, repeats: int, backward: bool) -> dict[str, float]:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+@contextlib.contextmanager
+def without_kineto_usdt_lines():
+    """Drop the `USDT: ... profiler_start` / `profiler_stop` lines torch's profiler writes.
+
+    kineto (the profiler's C++ library) writes two of them straight to file descriptor 2 for
+    every profile() block, so they cannot be caught in Python: fd 2 goes to a temp file for the
+    block, and every other line is passed on to stderr afterwards. (KINETO_LOG_LEVEL=6 would
+    also hide them, but hides kineto's errors too and must be set before torch is imported.)
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not line.startswith("USDT:")))
+
+
 def peak_mb(fn, backward: bool, tensors) -> float:
     """Highest running total of allocated minus freed bytes during one call, in MiB."""
     for t in tensors:
         t.requires_grad_(backward)
         t.grad = None
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    profiler = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
+    with without_kineto_usdt_lines(), profiler as prof:
         if backward:
             out = fn()
             out.backward(torch.ones_like(out))

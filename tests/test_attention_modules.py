@@ -1,6 +1,7 @@
 """Score modules, make_score, the additive score's memory bound, and the benchmark's output."""
 
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -142,11 +143,16 @@ def test_additive_chunks_bound_memory(monkeypatch):
     assert chunked < 10 * per_step_mb
 
 
-def test_benchmark_runs_and_prints_summary_line(capsys):
+def _load_benchmark():
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_attention.py"
     spec = importlib.util.spec_from_file_location("bench_attention", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_benchmark_runs_and_prints_summary_line(capsys):
+    bench = _load_benchmark()
     threads = torch.get_num_threads()
     try:
         summary = bench.main(
@@ -160,3 +166,11 @@ def test_benchmark_runs_and_prints_summary_line(capsys):
     pattern = "attention_ratio " + " ".join(f"{name}={number}" for name in names)
     assert re.fullmatch(pattern, last), last
     assert set(summary) == {"dot", "scaled", "bilinear", "additive", "additive_peak_mb"}
+
+
+def test_benchmark_drops_only_the_profilers_usdt_lines(capfd):
+    bench = _load_benchmark()
+    with bench.without_kineto_usdt_lines():
+        os.write(2, b"USDT:2026 1:1 SyncActivityProfilerHandler.cpp:52] profiler_start\n")
+        os.write(2, b"a real error\n")
+    assert capfd.readouterr().err == "a real error\n"
