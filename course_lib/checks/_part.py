@@ -78,9 +78,10 @@ SCALES = (1e-3, 1.0, 1e3)
 
 
 def random_lengths(gen: torch.Generator, batch: int, src_len: int) -> list[int]:
-    """Lengths in 1..src_len, with a full-length row and (when batch > 1) a length-1 row."""
+    """Lengths in 1..src_len; when batch > 1, one row of full length and one of length 1."""
     lengths = [pick(gen, 1, src_len) for _ in range(batch)]
-    lengths[pick(gen, 0, batch - 1)] = src_len
     if batch > 1:
-        lengths[(lengths.index(src_len) + 1) % batch] = 1
+        full = pick(gen, 0, batch - 1)
+        lengths[full] = src_len
+        lengths[(full + 1) % batch] = 1
     return lengths

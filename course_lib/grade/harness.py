@@ -91,8 +91,8 @@ def _try_part(out, job: dict, part: dict, skip: dict[str, str]) -> None:
         os.close(write_fd)
         events, ending = _watch(pid, read_fd, job["part_timeout"])
         results = [e for e in events if e.get("ev") == "result" and e.get("part") == part["id"]]
-        if results:
-            _send(out, results[0])
+        if results:  # the last one: the attempt writes it just before it exits
+            _send(out, results[-1])
             return
         progress = [e for e in events if e.get("ev") in ("cell", "call")]
         last = progress[-1] if progress else {}
