@@ -144,8 +144,13 @@ def grade_notebook(
                 "message": message,
             }
         )
+    extra = []
     if notes["unreadable_lines"]:
-        entry["notes"] = [f"ignored {notes['unreadable_lines']} unreadable lines from the sandbox"]
+        extra.append(f"ignored {notes['unreadable_lines']} unreadable lines from the sandbox")
+    if any((p.outcome or {}).get("error", {}).get("type") == "SandboxFailed" for p in planned):
+        extra.append(f"sandbox stderr: {notes['stderr'].strip()[-400:]}")
+    if extra:
+        entry["notes"] = extra
     return entry
 
 

@@ -86,14 +86,19 @@ def choose_sandbox(isolation: str = "auto", tmp_root: str | None = None) -> Sand
     problem = "bubblewrap (bwrap) is not installed"
     if bwrap:
         prefix = bwrap_command(bwrap)
-        probe = subprocess.run(
-            [*prefix, sys.executable, "-I", "-c", "import course_lib"],
-            capture_output=True,
-            timeout=60,
-        )
-        if probe.returncode == 0:
+        try:
+            probe = subprocess.run(
+                [*prefix, sys.executable, "-I", "-c", "import course_lib"],
+                capture_output=True,
+                timeout=60,
+            )
+            stderr = probe.stderr.decode(errors="replace")[-200:]
+            why = (stderr.strip() or f"exit code {probe.returncode}") if probe.returncode else ""
+        except (OSError, subprocess.TimeoutExpired) as err:
+            why = f"{type(err).__name__}: {err}"
+        if not why:
             return Sandbox("bubblewrap", tuple(prefix), tmp_root)
-        problem = "bubblewrap cannot run here: " + probe.stderr.decode(errors="replace")[-200:]
+        problem = "bubblewrap cannot run here: " + why
     if isolation == "bubblewrap":
         from .restore import GradingError
 
