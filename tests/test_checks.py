@@ -282,7 +282,7 @@ def test_checks_leave_the_global_random_state_alone():
 
 def test_recognised_mistakes_differ_from_the_right_answer():
     # a candidate equal to the right answer would make a correct answer look mistaken
-    from course_lib.checks.decoding import _run, make_step
+    from course_lib.checks.ex05_full_model import _run, make_step
 
     step, h0 = make_step()
     tgt_in = torch.tensor([[1, 4, 7, 3], [1, 8, 2, 6]])

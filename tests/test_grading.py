@@ -1,23 +1,26 @@
 """The grader gives the true grade whatever a learner does to check cells, outputs or metadata.
 
-The slow part (nbval running notebooks) happens once: a single grading call over all solutions,
-all exercises (several of them tampered with) and two mixed notebooks, through the command line.
+The slow part (a sandbox per notebook) happens once: a single grading call over all solutions,
+all exercises (several of them tampered with), two mixed notebooks and answers written
+differently from the solutions, through the command line. Attacks on the grader itself are in
+test_grading_attacks.py; every test gives the grader its own temporary folder.
 """
 
 from __future__ import annotations
 
 import copy
+import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from course_lib import grading
 from course_lib.checks import MISTAKES
+from course_lib.grade import restore
 from course_lib.grade.__main__ import main as grade_main
+from course_lib.grade.grader import Limits, grade
+from course_lib.grade.report import format_report, learner_id
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -87,7 +90,90 @@ def _tampered(tmp: Path) -> dict[str, Path]:
     answer = _cell(nb, "05_bahdanau_step_answer")
     answer.source = answer.source.replace("### BEGIN SOLUTION", "while True:\n        pass")
     save("endless_loop", nb)
+
+    for number, answers in ALTERNATIVES.items():  # right answers written another way
+        nb = copy.deepcopy(sol[number])
+        for cell_id, source in answers.items():
+            _cell(nb, cell_id).source = source
+        save(f"alternative_{number}", nb)
     return out
+
+
+# Correct answers written differently from the solutions: loops, einsum, numpy scalars, float64
+# inside, -1e9 instead of -inf. The grader must agree with the learner's checks on every one.
+ALTERNATIVES = {
+    "01": {
+        "01_last_valid_state_answer": (
+            "def last_valid_state(states, lengths):\n"
+            "    return torch.stack([states[b, int(n) - 1] for b, n in enumerate(lengths)])"
+        ),
+        "01_time_lags_answer": (
+            "def time_lags(src_len, reverse):\n"
+            "    return [2 * j + 1 if reverse else src_len for j in range(src_len)]"
+        ),
+    },
+    "02": {
+        "02_dot_score_answer": (
+            "def dot_score(query, keys):\n"
+            "    return torch.bmm(keys.double(), query.double().unsqueeze(-1)).squeeze(-1)"
+        ),
+        "02_scaled_dot_score_answer": (
+            "def scaled_dot_score(query, keys):\n"
+            "    return (keys * query[:, None, :]).sum(-1) * query.shape[-1] ** -0.5"
+        ),
+        "02_mlp_score_answer": (
+            "def mlp_score(query, keys, w1, w2):\n"
+            "    d_q = query.shape[-1]\n"
+            "    hidden = (query @ w1[:, :d_q].T)[:, None] + keys @ w1[:, d_q:].T\n"
+            "    return torch.einsum('bsa,a->bs', torch.tanh(hidden), w2)"
+        ),
+    },
+    "03": {
+        "03_attention_weights_answer": (
+            "def attention_weights(scores):\n"
+            "    shifted = scores - scores.max(dim=-1, keepdim=True).values\n"
+            "    return shifted.exp() / shifted.exp().sum(-1, keepdim=True)"
+        ),
+        "03_masked_softmax_answer": (
+            "def masked_softmax(scores, mask):\n"
+            "    return torch.where(mask[:, None, :], scores, torch.tensor(-1e9)).softmax(-1)"
+        ),
+    },
+    "04": {
+        "04_context_vector_answer": (
+            "def context_vector(weights, values):\n"
+            "    return torch.einsum('b...s,bsd->b...d', weights, values)"
+        ),
+    },
+    "05": {
+        "05_decode_answer": (
+            "def decode(step, h0, tgt_in, greedy):\n"
+            "    batch, tgt_len = tgt_in.shape\n"
+            "    tokens = torch.zeros(batch, tgt_len, dtype=torch.long)\n"
+            "    weights, h, inputs = [], h0, tgt_in[:, 0]\n"
+            "    for t in range(tgt_len):\n"
+            "        logits, h, w = step(inputs, h)\n"
+            "        tokens[:, t] = logits.argmax(-1)\n"
+            "        weights.append(w)\n"
+            "        inputs = tokens[:, t] if greedy else tgt_in[:, min(t + 1, tgt_len - 1)]\n"
+            "    return tokens, torch.stack(weights, 1)"
+        ),
+    },
+    "06": {
+        "06_alignment_accuracy_answer": (
+            "import numpy as np\n\n"
+            "def alignment_accuracy(weights, gold):\n"
+            "    w, g = weights.numpy(), gold.numpy()\n"
+            "    aligned = g >= 0\n"
+            "    return np.float64(((w.argmax(-1) == g) & aligned).sum() / aligned.sum())"
+        ),
+        "06_map_reading_answer": (
+            "import numpy as np\n\n"
+            "def map_answers():\n"
+            "    return np.int64(4), np.array([0, 4]).max()"
+        ),
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -96,24 +182,16 @@ def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grading")
     learners = _tampered(tmp)
     paths = [*SOLUTIONS, *learners.values()]
-    before = set(Path(tempfile.gettempdir()).glob("course-grade-*"))
-    saved = os.environ.get("COURSE_CHECK_TIME_LIMIT")
-    os.environ["COURSE_CHECK_TIME_LIMIT"] = "2"
-    try:
-        report_path = tmp / "report.json"
-        args = [*map(str, paths), "--json", str(report_path), "--jobs", "2", "--cell-timeout", "60"]
-        code = grade_main(args)
-    finally:
-        if saved is None:
-            os.environ.pop("COURSE_CHECK_TIME_LIMIT")
-        else:
-            os.environ["COURSE_CHECK_TIME_LIMIT"] = saved
-    after = set(Path(tempfile.gettempdir()).glob("course-grade-*"))
+    private = tmp / "grader-tmp"
+    private.mkdir()
+    report_path = tmp / "report.json"
+    args = [*map(str, paths), "--json", str(report_path), "--jobs", "2", "--tmp-dir", str(private)]
+    code = grade_main([*args, "--cell-timeout", "2", "--part-timeout", "6"])
     assert code == 0
-    assert after <= before, "the grader left its temporary folder behind"
+    assert not list(private.iterdir()), "the grader left its temporary folder behind"
     report = json.loads(report_path.read_text())
     by_path = {nb["path"]: nb for nb in report["notebooks"]}
-    return by_path, learners
+    return by_path, learners, report_path
 
 
 def _parts(notebook) -> dict[str, dict]:
@@ -121,7 +199,7 @@ def _parts(notebook) -> dict[str, dict]:
 
 
 def test_report_shape_and_totals(graded):
-    by_path, _ = graded
+    by_path, _, _ = graded
     for nb in by_path.values():
         assert set(nb) >= {"path", "score", "max", "parts"}
         assert nb["score"] == sum(p["score"] for p in nb["parts"])
@@ -130,7 +208,7 @@ def test_report_shape_and_totals(graded):
 
 
 def test_every_solution_scores_full_marks(graded):
-    by_path, _ = graded
+    by_path, _, _ = graded
     total_parts = 0
     for path in SOLUTIONS:
         nb = by_path[str(path)]
@@ -152,10 +230,10 @@ def test_every_solution_scores_full_marks(graded):
     ],
 )
 def test_unanswered_exercise_scores_zero_whatever_the_tampering(graded, trick):
-    by_path, learners = graded
+    by_path, learners, _ = graded
     nb = by_path[str(learners[trick])]
     release = _read(
-        grading.find_release(learners[trick], _read(learners[trick]), ROOT / "exercises")
+        restore.find_release(learners[trick], _read(learners[trick]), ROOT / "exercises")
     )
     assert [p["id"] for p in nb["parts"]] == _graded_ids(release)
     assert nb["score"] == 0 and nb["max"] > 0
@@ -165,7 +243,7 @@ def test_unanswered_exercise_scores_zero_whatever_the_tampering(graded, trick):
 
 
 def test_mistake_hint_reaches_the_report_and_restored_checks_count(graded):
-    by_path, learners = graded
+    by_path, learners, _ = graded
     parts = _parts(by_path[str(learners["mixed_scores"])])
     assert parts["02_bilinear_score"]["status"] == "failed"
     assert MISTAKES["bilinear_transposed"] in parts["02_bilinear_score"]["message"]
@@ -174,12 +252,44 @@ def test_mistake_hint_reaches_the_report_and_restored_checks_count(graded):
 
 
 def test_endless_loop_fails_only_its_own_part(graded):
-    by_path, learners = graded
+    by_path, learners, _ = graded
     parts = _parts(by_path[str(learners["endless_loop"])])
     assert parts["05_bahdanau_step"]["status"] == "failed"
     assert "never ends" in parts["05_bahdanau_step"]["message"]
     assert parts["05_luong_step"]["status"] == "passed"
     assert parts["05_decode"]["status"] == "passed"
+
+
+@pytest.mark.parametrize("number", sorted(ALTERNATIVES))
+def test_answers_written_differently_score_full_marks(graded, number):
+    by_path, learners, _ = graded
+    nb = by_path[str(learners[f"alternative_{number}"])]
+    assert nb["score"] == nb["max"] > 0, [p["message"] for p in nb["parts"]]
+
+
+def test_gradebook_has_one_row_per_learner_and_a_column_per_part(graded):
+    by_path, learners, report_path = graded
+    with open(report_path.with_suffix(".csv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    by_learner = {row["learner"]: row for row in rows}
+    assert len(rows) == len(by_learner)
+    # each tampered notebook sits in a folder named after its trick: the folder is the learner
+    mixed = by_learner["mixed_scores"]
+    assert mixed["02_bilinear_score"] == "0" and mixed["02_mlp_score"] == "2"
+    assert mixed["01_last_valid_state"] == ""  # a notebook not handed in: an empty cell
+    assert mixed["total"] == "4" and float(mixed["max"]) == 35
+    columns = list(rows[0])
+    part_ids = [p["id"] for path in SOLUTIONS for p in by_path[str(path)]["parts"]]
+    assert columns == ["learner", *part_ids, "total", "max"]
+
+
+def test_learner_ids_follow_the_documented_rule():
+    roots = (Path("submissions"),)
+    assert learner_id(Path("submissions/alice/03_softmax_weights.ipynb"), roots) == "alice"
+    assert learner_id(Path("submissions/bob_03_softmax_weights.ipynb"), roots) == "bob"
+    assert learner_id(Path("submissions/carol-05_full_model.ipynb"), roots) == "carol"
+    assert learner_id(Path("submissions/dave/my_work.ipynb"), roots) == "my_work"
+    assert learner_id(Path("submissions/03_softmax_weights.ipynb"), roots) == "03_softmax_weights"
 
 
 # ---- restoring check cells (no kernel needed) ----------------------------------------------
@@ -191,7 +301,7 @@ def test_deleted_check_cell_returns_to_its_place_after_learner_scratch_cells():
     learner.cells = [c for c in learner.cells if c.id != "02_dot_score"]
     answer_at = next(i for i, c in enumerate(learner.cells) if c.id == "02_dot_score_answer")
     learner.cells.insert(answer_at + 1, nbformat.v4.new_code_cell("x = 1", id="scratch"))
-    restored = grading.restore_checks(learner, release)
+    restored = restore.restore_checks(learner, release)
     ids = [c.id for c in restored.cells]
     assert ids.index("02_dot_score_answer") < ids.index("scratch") < ids.index("02_dot_score")
     assert ids.index("02_dot_score") < ids.index("02_scaled_dot_score_task")
@@ -208,7 +318,7 @@ def test_restored_copy_keeps_answers_and_drops_outputs_and_fake_metadata():
     check.source = "print('✓ attend passed')"
     _fake_pass_output(check)
     learner.cells.append(copy.deepcopy(_cell(release, "04_attend")))  # a duplicated check
-    restored = grading.restore_checks(learner, release)
+    restored = restore.restore_checks(learner, release)
     assert _cell(restored, "04_attend_answer").source.endswith("return 42")
     assert "nbgrader" not in _cell(restored, "04_attend_answer").metadata
     assert _cell(restored, "04_attend").source == _cell(release, "04_attend").source
@@ -224,7 +334,7 @@ def test_cells_without_ids_are_matched_by_grade_id():
         cell.id = "x"  # broken ids, as some editors leave them
         if cell.metadata.get("nbgrader", {}).get("grade"):
             cell.source = "pass"
-    restored = grading.restore_checks(learner, release)
+    restored = restore.restore_checks(learner, release)
     assert len({c.id for c in restored.cells}) == len(restored.cells)
     assert _graded_ids(restored) == _graded_ids(release)
     for cell_id in _graded_ids(release):
@@ -235,41 +345,44 @@ def test_release_is_found_by_name_metadata_or_number(tmp_path):
     release_dir = ROOT / "exercises"
     nb = _read(release_dir / "05_full_model.ipynb")
     assert (
-        grading.find_release(Path("05_full_model.ipynb"), nb, release_dir).name
+        restore.find_release(Path("05_full_model.ipynb"), nb, release_dir).name
         == "05_full_model.ipynb"
     )
-    assert grading.find_release(Path("mine.ipynb"), nb, release_dir).name == "05_full_model.ipynb"
+    assert restore.find_release(Path("mine.ipynb"), nb, release_dir).name == "05_full_model.ipynb"
     nb.metadata.pop("course")
     assert (
-        grading.find_release(Path("05_copy.ipynb"), nb, release_dir).name == "05_full_model.ipynb"
+        restore.find_release(Path("05_copy.ipynb"), nb, release_dir).name == "05_full_model.ipynb"
     )
-    with pytest.raises(grading.GradingError, match="--release"):
-        grading.find_release(Path("homework.ipynb"), nb, release_dir)
+    with pytest.raises(restore.GradingError, match="--release"):
+        restore.find_release(Path("homework.ipynb"), nb, release_dir)
     nb.metadata["course"] = {"exercise": str(tmp_path / "my_own_release")}
     (tmp_path / "my_own_release.ipynb").write_text("{}")
-    with pytest.raises(grading.GradingError):  # a notebook cannot name itself its own release
-        grading.find_release(Path("homework.ipynb"), nb, release_dir)
+    with pytest.raises(restore.GradingError):  # a notebook cannot name itself its own release
+        restore.find_release(Path("homework.ipynb"), nb, release_dir)
 
 
 def test_grading_failures_exit_nonzero(tmp_path, capsys):
     bad = tmp_path / "02_score_functions.ipynb"
     bad.write_text("{not json")
-    assert grade_main([str(bad)]) == 2
+    assert grade_main([str(bad), "--tmp-dir", str(tmp_path)]) == 2
     assert "cannot read the notebook" in capsys.readouterr().err
-    assert grade_main([str(SOLUTIONS[0]), "--release", str(tmp_path / "missing")]) == 2
+    missing = ["--release", str(tmp_path / "missing"), "--tmp-dir", str(tmp_path)]
+    assert grade_main([str(SOLUTIONS[0]), *missing]) == 2
     assert grade_main([str(tmp_path / "empty_dir_glob")]) == 2
 
 
-def test_overall_time_limit_stops_grading_and_reports_not_run(tmp_path):
-    report = grading.grade([SOLUTIONS[0]], timeout=1.5)
+def test_notebook_time_limit_reports_not_run(tmp_path):
+    report = grade([SOLUTIONS[0]], limits=Limits(notebook=0.5), tmp_dir=tmp_path)
     nb = report["notebooks"][0]
     assert nb["score"] == 0 and nb["max"] > 0
     assert {p["status"] for p in nb["parts"]} == {"not_run"}
     assert "time limit" in nb["parts"][0]["message"]
 
 
-def test_table_lists_parts_points_and_total():
+def test_table_lists_parts_points_and_total_and_wraps_messages_whole():
+    message = "wrong " * 40 + "end."
     report = {
+        "isolation": "bubblewrap",
         "notebooks": [
             {
                 "path": "x.ipynb",
@@ -277,13 +390,15 @@ def test_table_lists_parts_points_and_total():
                 "max": 3,
                 "parts": [
                     {"id": "a", "score": 1, "max": 1, "status": "passed", "message": "passed"},
-                    {"id": "b", "score": 0, "max": 2, "status": "failed", "message": "wrong"},
+                    {"id": "b", "score": 0, "max": 2, "status": "failed", "message": message},
                 ],
             }
         ],
         "score": 1,
         "max": 3,
     }
-    table = grading.format_report(report)
+    table = format_report(report, width=60)
     assert "x.ipynb: 1 / 3" in table and "total: 1 / 3" in table
-    assert "0/2" in table and "wrong" in table
+    assert "0/2" in table
+    assert all(len(line) <= 60 for line in table.splitlines())
+    assert " ".join(table.split()).count("wrong") == 40 and "end." in table

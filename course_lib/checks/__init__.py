@@ -3,27 +3,93 @@
 A check prints "✓ <part> passed", or raises CheckFailed (an AssertionError) whose message says
 in a sentence or two what is wrong and where to look; NotImplementedYet when the answer cell
 still raises NotImplementedError. The catalogue of recognised mistakes is in `mistakes.MISTAKES`.
+
+One module per exercise (`ex01_bottleneck` ... `ex06_alignment`). Each part is a `Part`: the
+learner's seeded examples, the grader's stress inputs, and one judge with its own reference
+answer. The references are written here on purpose, independently of `course_lib.attention`, so
+that a bug in the library cannot make a wrong answer pass. `PARTS` maps a part's name to it;
+the grader (`course_lib.grade`) uses it to judge answers outside the learner's kernel.
 """
 
 from ._core import CheckFailed, NotImplementedYet
-from .alignment import (
+from ._part import Part
+from .ex01_bottleneck import (
+    LAST_VALID_STATE,
+    REVERSE_VALID,
+    TIME_LAGS,
+    check_last_valid_state,
+    check_reverse_valid,
+    check_time_lags,
+)
+from .ex02_score_functions import (
+    BILINEAR_SCORE,
+    DOT_SCORE,
+    MLP_SCORE,
+    SCALED_DOT_SCORE,
+    check_bilinear_score,
+    check_dot_score,
+    check_mlp_score,
+    check_scaled_dot_score,
+)
+from .ex03_softmax_weights import (
+    ATTENTION_WEIGHTS,
+    LENGTHS_TO_MASK,
+    MASKED_SOFTMAX,
+    check_attention_weights,
+    check_lengths_to_mask,
+    check_masked_softmax,
+)
+from .ex04_context_vector import ATTEND, CONTEXT_VECTOR, check_attend, check_context_vector
+from .ex05_full_model import (
+    BAHDANAU_STEP,
+    DECODE,
+    LUONG_STEP,
+    check_bahdanau_step,
+    check_decode,
+    check_luong_step,
+)
+from .ex06_alignment import (
+    ALIGNMENT_ACCURACY,
+    HARD_ALIGNMENT,
+    MAP_READING,
     check_alignment_accuracy,
     check_hard_alignment,
     check_map_reading,
     example_map,
 )
-from .bottleneck import check_last_valid_state, check_reverse_valid, check_time_lags
-from .context import check_attend, check_context_vector
-from .decoding import check_bahdanau_step, check_decode, check_luong_step
 from .mistakes import CLASSIC, MISTAKES
-from .scores import check_bilinear_score, check_dot_score, check_mlp_score, check_scaled_dot_score
-from .weights import check_attention_weights, check_lengths_to_mask, check_masked_softmax
+
+PARTS: dict[str, Part] = {
+    part.name: part
+    for part in (
+        LAST_VALID_STATE,
+        REVERSE_VALID,
+        TIME_LAGS,
+        DOT_SCORE,
+        SCALED_DOT_SCORE,
+        BILINEAR_SCORE,
+        MLP_SCORE,
+        ATTENTION_WEIGHTS,
+        LENGTHS_TO_MASK,
+        MASKED_SOFTMAX,
+        CONTEXT_VECTOR,
+        ATTEND,
+        BAHDANAU_STEP,
+        LUONG_STEP,
+        DECODE,
+        HARD_ALIGNMENT,
+        ALIGNMENT_ACCURACY,
+        MAP_READING,
+    )
+}
 
 __all__ = [
     "CLASSIC",
     "MISTAKES",
     "CheckFailed",
     "NotImplementedYet",
+    "PARTS",
+    "Part",
     "check_alignment_accuracy",
     "check_attend",
     "check_attention_weights",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import signal
 import threading
@@ -14,7 +15,8 @@ import torch
 from .mistakes import hint
 
 # float32 answers written differently (loop, einsum, bmm) agree to ~1e-7; these leave room for that
-# while every catalogued mistake is off by far more.
+# while every catalogued mistake is off by far more. ATOL is relative to the largest expected entry,
+# so tiny inputs (1e-3) cannot pass with a wrong formula and huge ones (1e3) allow float32 rounding.
 ATOL = 1e-5
 RTOL = 1e-4
 DEFAULT_TIME_LIMIT_S = 10.0
@@ -135,10 +137,27 @@ def unpack(part: str, result: object, names: Sequence[str]) -> tuple:
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal within RTOL of each entry plus ATOL of b's largest finite entry (b: the reference)."""
     if a.shape != b.shape:
         return False
     a, b = a.detach().to(torch.float64), b.detach().to(torch.float64)
-    return bool(torch.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True))
+    finite = b[torch.isfinite(b)]
+    scale = finite.abs().max().item() if finite.numel() else 1.0
+    atol = ATOL * max(scale, 1e-12)
+    return bool(torch.allclose(a, b, rtol=RTOL, atol=atol, equal_nan=True))
+
+
+def as_number(part: str, what: str, value: object, kind: type = numbers.Real) -> int | float:
+    """A plain int or float from a Python, numpy or one-element torch number (never a bool)."""
+    __tracebackhide__ = True
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    elif type(value).__module__ == "numpy" and getattr(value, "shape", None) in ((), (1,)):
+        value = value.item()  # numpy.int64 / numpy.float32 scalars and 1-element arrays
+    if isinstance(value, bool) or not isinstance(value, kind):
+        wanted = "an int position" if kind is numbers.Integral else "a number (a float)"
+        raise CheckFailed(f"{part}: `{what}` should be {wanted}, got {value!r}.")
+    return int(value) if kind is numbers.Integral else float(value)
 
 
 def as_tensor(part: str, what: str, value: object) -> torch.Tensor:

@@ -1,9 +1,11 @@
-"""Command line of the grader: print a table of parts and points, optionally write a JSON report.
+"""Command line of the grader: a table of parts and points, and optionally JSON and a gradebook.
 
     python -m course_lib.grade exercises/03_softmax_weights.ipynb
-    python -m course_lib.grade my_work/ --json report.json --release path/to/exercises
+    python -m course_lib.grade submissions/ --json report.json --jobs 2
 
-Exit code 0 whenever grading ran, whatever the score; 2 when grading itself failed.
+With --json, a gradebook CSV (one row per learner, one column per part) is written next to it
+(report.csv), or where --csv says. Exit code 0 whenever grading ran, whatever the score; 2 when
+grading itself failed (a notebook it cannot read, a missing release folder).
 """
 
 from __future__ import annotations
@@ -13,49 +15,69 @@ import json
 import sys
 from pathlib import Path
 
-from ..grading import DEFAULT_CELL_TIMEOUT, GradingError, format_report, grade
+from .grader import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, PART_TIMEOUT, Limits, grade
+from .report import format_report, with_learners, write_gradebook
+from .restore import GradingError
 
 
-def _expand(paths: list[Path]) -> list[Path]:
+def expand(paths: list[Path]) -> list[Path]:
+    """Notebooks given, and every notebook under the folders given (checkpoints skipped)."""
     found = []
     for path in paths:
-        found.extend(sorted(path.glob("*.ipynb")) if path.is_dir() else [path])
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        else:
+            found.append(path)
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_lib.grade", description=__doc__)
     parser.add_argument("paths", nargs="+", type=Path, help="notebooks or folders of notebooks")
     parser.add_argument("--json", type=Path, help="write the report as JSON to this file")
+    parser.add_argument("--csv", type=Path, help="write the gradebook CSV here")
+    parser.add_argument("--release", type=Path, help="released exercises (default: exercises/)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks graded in parallel")
     parser.add_argument(
-        "--release",
-        type=Path,
-        help="folder of released exercises (default: the course's exercises/)",
+        "--cell-timeout", type=float, default=CELL_TIMEOUT, help="seconds per cell or call"
+    )
+    parser.add_argument("--part-timeout", type=float, default=PART_TIMEOUT, help="seconds per part")
+    parser.add_argument(
+        "--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds per notebook"
     )
     parser.add_argument(
-        "--cell-timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell"
+        "--isolation",
+        choices=("auto", "bubblewrap", "process-group"),
+        default="auto",
+        help="auto: bubblewrap where it works, else a process group",
     )
-    parser.add_argument(
-        "--timeout", type=float, help="seconds for the whole run (default: 300 per notebook)"
-    )
-    parser.add_argument(
-        "--jobs", type=int, default=1, help="notebooks graded in parallel (pytest-xdist)"
-    )
-    args = parser.parse_args(argv)
-    paths = _expand(args.paths)
+    parser.add_argument("--tmp-dir", type=Path, help="parent folder for temporary files")
+    parser.add_argument("--seed", type=int, help="draw the same cases as an earlier run")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    paths = expand(args.paths)
     if not paths:
         print("error: no notebooks to grade", file=sys.stderr)
         return 2
+    limits = Limits(args.cell_timeout, args.part_timeout, args.timeout)
     try:
-        report = grade(paths, args.release, args.cell_timeout, args.timeout, args.jobs)
+        report = grade(
+            paths, args.release, limits, args.jobs, args.isolation, args.tmp_dir, args.seed
+        )
     except GradingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    with_learners(report, tuple(p for p in args.paths if p.is_dir()))
     print(format_report(report))
     if args.json:
-        args.json.write_text(
-            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        args.json.write_text(text, encoding="utf-8")
+    csv_path = args.csv or (args.json.with_suffix(".csv") if args.json else None)
+    if csv_path:
+        write_gradebook(report, csv_path)
     failed = [nb for nb in report["notebooks"] if nb.get("error")]
     for nb in failed:
         print(f"error: {nb['error']}", file=sys.stderr)

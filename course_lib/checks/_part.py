@@ -1,0 +1,87 @@
+"""One graded task as data: its inputs, its reference and its judge, shared by check and grader.
+
+The learner's check (`check_*` in a notebook) runs the answer on the fixed `examples()` and gives
+an immediate, friendly verdict. The grader (`course_lib.grade`) runs the same answer in a sandbox
+on `stress(gen)` inputs it draws at grading time (size 1, equal sizes, tiny and huge values) and
+calls the same `judge` in its own process, so there is one reference per part, not two.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+
+from ._core import call, passed
+
+Args = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A graded task.
+
+    name: the part's name (`check_<name>` is its learner check).
+    examples(): the seeded inputs of the learner's check, every dimension a different size.
+    stress(gen): inputs the grader draws from `gen` at grading time.
+    judge(args, result): raise CheckFailed (with a hint) unless `result` is right for `args`.
+    reference(*args): the differentiable formula, for gradient checks (None: no gradient check).
+    grad_args: positions of the float arguments whose gradients are compared.
+    grad_outputs: positions of the outputs the gradients flow from (None: the result itself).
+    exact: judge on the float32 inputs themselves (argmax-based parts, where float64 could
+        break a near tie differently), not on float64 copies.
+    """
+
+    name: str
+    examples: Callable[[], Iterable[Args]]
+    stress: Callable[[torch.Generator], Iterable[Args]]
+    judge: Callable[[Args, object], None]
+    on_error: str = ""
+    reference: Callable[..., object] | None = None
+    grad_args: tuple[int, ...] = ()
+    grad_outputs: tuple[int, ...] | None = None
+    exact: bool = False
+
+
+def run_check(part: Part, fn: Callable) -> None:
+    """The learner's check: judge `fn` on every example, then print one ✓ line."""
+    __tracebackhide__ = True
+    for args in part.examples():
+        pristine = copy.deepcopy(args)  # the judge never sees modules the answer edited in place
+        result = call(part.name, fn, *args, on_error=part.on_error)
+        part.judge(pristine, result)
+    passed(part.name)
+
+
+def pick(gen: torch.Generator, low: int, high: int) -> int:
+    """A random int in [low, high], from the grader's generator."""
+    return int(torch.randint(low, high + 1, (1,), generator=gen))
+
+
+def stress_sizes(gen: torch.Generator, count: int, high: int = 6) -> list[tuple[int, ...]]:
+    """Three size tuples for grader cases: all sizes equal, batch 1, and independent sizes.
+
+    Equal sizes come first: a square weight lets a transposed one run, so its hint can be given.
+    """
+    same = pick(gen, 2, high)
+    return [
+        (same,) * count,
+        (1, *(pick(gen, 1, high) for _ in range(count - 1))),
+        tuple(pick(gen, 1, high) for _ in range(count)),
+    ]
+
+
+# magnitudes the grader multiplies its inputs by, one per stress case
+SCALES = (1e-3, 1.0, 1e3)
+
+
+def random_lengths(gen: torch.Generator, batch: int, src_len: int) -> list[int]:
+    """Lengths in 1..src_len; when batch > 1, one row of full length and one of length 1."""
+    lengths = [pick(gen, 1, src_len) for _ in range(batch)]
+    if batch > 1:
+        full = pick(gen, 0, batch - 1)
+        lengths[full] = src_len
+        lengths[(full + 1) % batch] = 1
+    return lengths
