@@ -50,7 +50,7 @@ def imported_modules(package: Path) -> set[str]:
 
 def check_imports() -> None:
     package = installed_package()
-    names = imported_modules(package) | {"nbval", "xdist", "ipykernel"}  # loaded by the grader
+    names = imported_modules(package) | {"ipykernel"}  # the lessons' kernel
     missing = sorted(n for n in names if importlib.util.find_spec(n) is None)
     if missing:
         fail(f"course_lib imports modules its dependencies do not install: {missing}")
