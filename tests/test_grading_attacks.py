@@ -433,7 +433,10 @@ def test_a_duplicated_check_above_its_answer_changes_nothing(attacked):
 
 def _bubblewrap(report: dict) -> None:
     if report["isolation"] != "bubblewrap":
-        pytest.skip(f"bubblewrap not usable here: {report.get('isolation_note')}")
+        reason = f"bubblewrap not usable here: {report.get('isolation_note')}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the sandbox must be tested)")
+        pytest.skip(reason)
 
 
 def test_sandbox_hides_classmates_and_protects_course_lib(attacked):
