@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from course_lib import metrics
 from course_lib.data import Vocab, batches, build_vocabs, make_batch, make_copy_task, split_dates
 from course_lib.data.vocab import PAD
-from course_lib.decoding import eval_mode
 from course_lib.models import Seq2Seq, build_model
+from course_lib.search import eval_mode
 from course_lib.training import evaluate, predict, train
 
 # Length bins of the bottleneck curve: 1-5, 6-10, ..., 46-50 (inclusive).

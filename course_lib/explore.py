@@ -15,7 +15,7 @@ import torch
 from course_lib.data.batching import batches
 from course_lib.data.vocab import EOS, SOS, Vocab
 from course_lib.decoders import BahdanauDecoder
-from course_lib.decoding import FORBIDDEN, eval_mode, translate
+from course_lib.search import FORBIDDEN, eval_mode, translate
 
 # Where each field of an ISO date "YYYY-MM-DD" sits in the 10 target characters.
 DATE_FIELDS = {"year": (0, 1, 2, 3), "month": (5, 6), "day": (8, 9)}

@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 from course_lib import metrics
 from course_lib.data.batching import Batch, batches, make_batch
 from course_lib.data.vocab import PAD, Vocab
-from course_lib.decoding import eval_mode, greedy_decode
 from course_lib.repro import set_seed
+from course_lib.search import eval_mode, greedy_decode
 
 MIN_LR_FACTOR = 0.02  # where the cosine schedule ends, as a share of the initial rate
 BUCKET_BATCHES = 50  # bucketing sorts this many batches' worth of examples at a time

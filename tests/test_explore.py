@@ -11,7 +11,6 @@ import torch
 from course_lib import metrics
 from course_lib.data import build_vocabs, make_batch, make_dates
 from course_lib.data.vocab import EOS
-from course_lib.decoding import beam_search, greedy_decode
 from course_lib.explore import (
     alignment_offsets,
     date_alignment_report,
@@ -23,6 +22,7 @@ from course_lib.explore import (
     trace_decoding,
 )
 from course_lib.models import build_model
+from course_lib.search import beam_search, greedy_decode
 
 DATES = make_dates(12, seed=3)
 SRC_VOCAB, TGT_VOCAB = build_vocabs(make_dates(200, seed=1))

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_float, shape_str
+from ._validate import check_float, shape_str
 from .context import score_name
 from .scores import (
     additive_score,

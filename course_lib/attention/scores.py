@@ -18,7 +18,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._checks import check_float, check_param, check_query_keys, shape_str
+from ._validate import check_float, check_param, check_query_keys, shape_str
 
 # Memory the additive score may use for one chunk of tanh activations, in bytes.
 ADDITIVE_CHUNK_BYTES = 16 * 2**20
