@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -23,12 +21,10 @@ from course_lib.data.copy_reverse import make_copy_task
 from course_lib.data.dates import split_dates
 from course_lib.data.g2p import g2p_splits, to_examples
 from course_lib.data.vocab import build_vocabs
+from course_lib.evaluation import exact_match_fn, g2p_scores, predict
 from course_lib.models import build_model
 from course_lib.repro import set_seed
-from course_lib.training import exact_match_fn, predict, sequence_loss, train
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from train_pretrained import g2p_scores  # noqa: E402
+from course_lib.training import sequence_loss, train
 
 THREADS = 2
 DATES = {  # small models train fastest here; the step budget is a cap, the target stops earlier
