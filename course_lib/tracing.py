@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from course_lib.data.vocab import EOS, SOS, Vocab
-from course_lib.decoders import BahdanauDecoder
 from course_lib.search import encode_sources, eval_mode, translate, without_forbidden
 
 
@@ -29,11 +28,6 @@ class StepTrace:
     states: np.ndarray  # (src_len, enc_dim) encoder states
     topk: list[list[tuple[str, float]]]  # per step: most likely next tokens and probabilities
     nearest: list[list[tuple[int, str, float]]]  # per step: (src index, token, distance)
-
-
-def attends_before_step(model) -> bool:
-    """True for Bahdanau (the query is h_{t-1}), False for Luong (the query is the new h_t)."""
-    return isinstance(model.decoder, BahdanauDecoder)
 
 
 def nearest_states(
@@ -68,7 +62,7 @@ def trace_decoding(
         for _ in range(max_len):
             before = state
             logits, state, weights = model.step(token, state, memory)
-            query = (before if attends_before_step(model) else state)[0][0]  # (hidden,)
+            query = (before if model.decoder.attends_before_step else state)[0][0]  # (hidden,)
             probs = torch.softmax(without_forbidden(logits[0]), dim=-1)  # (vocab,)
             token = probs.argmax().view(1)
             w = weights[0]  # (src_len,)
@@ -137,7 +131,6 @@ def g2p_predictor(checkpoint, beam_size: int = 1, max_len: int | None = None):
 
 __all__ = [
     "StepTrace",
-    "attends_before_step",
     "g2p_predictor",
     "nearest_states",
     "project_2d",

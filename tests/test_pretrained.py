@@ -29,7 +29,7 @@ def test_shipped_files_are_small_and_load(name):
     path = checkpoints.PRETRAINED_DIR / name
     assert (path / checkpoints.WEIGHTS).stat().st_size <= 5 * 2**20
     ckpt = checkpoints.load_pretrained(name)
-    assert ckpt.config["kind"] == name.removeprefix("g2p_")
+    assert ckpt.config.kind == name.removeprefix("g2p_")
     assert "e" in ckpt.src_vocab and "AH" in ckpt.tgt_vocab
 
 

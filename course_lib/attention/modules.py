@@ -1,4 +1,9 @@
-"""Score functions as nn.Modules, so a decoder owns the parameters and swaps scores by name."""
+"""Score functions as nn.Modules, so a decoder owns the parameters and swaps scores by name.
+
+Each module says whether it ``projects_keys``: True when it offers ``project_keys(keys)``, once
+per sequence, and ``score_projected(query, projected_keys)`` at every step (the additive score);
+False when ``forward(query, keys)`` is all there is.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from .scores import (
 class DotScore(nn.Module):
     """h·s (Luong et al. 2015, https://arxiv.org/abs/1508.04025); no parameters."""
 
+    projects_keys = False
+
     def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return dot_score(query, keys)
 
@@ -28,12 +35,16 @@ class DotScore(nn.Module):
 class ScaledDotScore(nn.Module):
     """h·s/sqrt(d) (Vaswani et al. 2017, https://arxiv.org/abs/1706.03762); no parameters."""
 
+    projects_keys = False
+
     def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return scaled_dot_score(query, keys)
 
 
 class BilinearScore(nn.Module):
     """h^T W s, Luong et al.'s "general" score (https://arxiv.org/abs/1508.04025), W (d_q, d_k)."""
+
+    projects_keys = False
 
     def __init__(self, d_q: int, d_k: int):
         super().__init__()
@@ -59,6 +70,8 @@ class AdditiveScore(nn.Module):
     A decoder that attends step by step calls ``project_keys`` once per sequence and then
     ``score_projected`` at every step, instead of projecting the same keys again each step.
     """
+
+    projects_keys = True
 
     def __init__(self, d_q: int, d_k: int, d_attn: int, chunk_size: int | None = None):
         super().__init__()
