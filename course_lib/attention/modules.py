@@ -15,8 +15,8 @@ from torch import nn
 from ._validate import check_float, shape_str
 from .context import score_name
 from .scores import (
+    additive_from_projections,
     additive_score,
-    additive_score_projected,
     bilinear_score,
     dot_score,
     scaled_dot_score,
@@ -93,9 +93,21 @@ class AdditiveScore(nn.Module):
         return self.w_key(keys)
 
     def score_projected(self, query: torch.Tensor, keys_proj: torch.Tensor) -> torch.Tensor:
-        """Scores for a raw query ``(batch, [tgt_len,] d_q)`` against keys from ``project_keys``."""
-        self._check_last("score_projected", "query", query, self.w_query.in_features, None)
-        return additive_score_projected(self.w_query(query), keys_proj, self.v, self.chunk_size)
+        """Scores for a raw query ``(batch, [tgt_len,] d_q)`` against keys from ``project_keys``.
+
+        Called at every decoding step: the raw inputs are checked here, once; the projected
+        query and the module's own ``v`` need no second check.
+        """
+        fn = "score_projected"
+        self._check_last(fn, "query", query, self.w_query.in_features, None)
+        self._check_last(fn, "keys_proj", keys_proj, self.v.shape[0], 3)
+        if query.dim() not in (2, 3) or query.shape[0] != keys_proj.shape[0]:
+            raise ValueError(
+                f"AdditiveScore.{fn}: query must be (batch, [tgt_len,] d_q) with the batch of "
+                f"keys_proj {shape_str(keys_proj)}, got {shape_str(query)}"
+            )
+        q = self.w_query(query)  # (batch, [tgt_len,] d_attn)
+        return additive_from_projections(fn, q, keys_proj, self.v, self.chunk_size)
 
     def _check_last(self, fn: str, name: str, x: object, size: int, dims: int | None) -> None:
         """Name the expected feature size before nn.Linear fails with a less helpful message."""
