@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 PORT ?= 8888
 NB ?=
 # One thread count wherever notebook outputs are stored or validated: 1 vs 2 threads changes
-# floating-point bits.
+# floating-point bits. The number lives in course_lib/repro.py (THREADS); a unit test keeps
+# these exports equal to it.
 export OMP_NUM_THREADS := 2
 export MKL_NUM_THREADS := 2
 export PYTHONHASHSEED := 0

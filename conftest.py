@@ -8,6 +8,8 @@ import shutil
 import tempfile
 import time
 
+# The number is course_lib.repro.THREADS (tests/test_environment.py checks they agree); written
+# out here so the variable is set before anything imports torch.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 _STARTED = time.time()
 

@@ -2,7 +2,6 @@
 
 import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -21,6 +20,7 @@ from course_lib.attention import (
     make_score,
     scaled_dot_score,
 )
+from course_lib.paths import COURSE_ROOT
 
 D64 = torch.float64
 
@@ -143,7 +143,7 @@ def test_additive_chunks_bound_memory(monkeypatch):
 
 
 def test_benchmark_runs_and_prints_summary_line(capsys):
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_attention.py"
+    path = COURSE_ROOT / "benchmarks" / "bench_attention.py"
     spec = importlib.util.spec_from_file_location("bench_attention", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
