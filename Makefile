@@ -16,7 +16,8 @@ export TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_PIN = $(shell grep -m1 '^torch==' requirements.lock)
 TORCH_INSTALL = -m pip install --quiet --no-deps --retries 1 --index-url $(TORCH_INDEX) $(TORCH_PIN)
 # One thread count wherever notebook outputs are stored or validated: 1 vs 2 threads changes
-# floating-point bits.
+# floating-point bits. The number lives in course_lib/repro.py (THREADS); a unit test keeps
+# these exports equal to it.
 export OMP_NUM_THREADS := 2
 export MKL_NUM_THREADS := 2
 export PYTHONHASHSEED := 0

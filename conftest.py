@@ -8,6 +8,8 @@ import tempfile
 
 import pytest
 
+# The number is course_lib.repro.THREADS (tests/test_environment.py checks they agree); written
+# out here so the variable is set before anything imports torch.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 _PRIVATE_TMP = pytest.StashKey[tuple[str, str | None]]()
 

@@ -11,10 +11,9 @@ G2P figures are the worse of the two shipped models.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -23,14 +22,11 @@ from course_lib.data.copy_reverse import make_copy_task
 from course_lib.data.dates import split_dates
 from course_lib.data.g2p import g2p_splits, to_examples
 from course_lib.data.vocab import build_vocabs
+from course_lib.evaluation import exact_match_fn, g2p_scores, predict
 from course_lib.models import build_model
-from course_lib.repro import set_seed
-from course_lib.training import exact_match_fn, predict, sequence_loss, train
+from course_lib.repro import THREADS, set_seed
+from course_lib.training import sequence_loss, train
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from train_pretrained import g2p_scores  # noqa: E402
-
-THREADS = 2
 DATES = {  # small models train fastest here; the step budget is a cap, the target stops earlier
     "bahdanau": {"target": 0.999, "model": {"emb": 32, "hidden": 64}},
     "luong": {"target": 0.995, "model": {"emb": 32, "hidden": 64}},
@@ -51,7 +47,7 @@ def bench_dates() -> dict[str, float]:
     src_vocab, tgt_vocab = build_vocabs(train_set + test_set)
     result = {}
     for kind, spec in DATES.items():
-        set_seed(0, THREADS)
+        set_seed(0)
         model = build_model(kind, len(src_vocab), len(tgt_vocab), seed=0, **spec["model"])
         history = train(
             model, train_set, src_vocab, tgt_vocab, progress=False, target=spec["target"],
@@ -77,7 +73,7 @@ def bench_copy(seconds: float) -> dict[str, dict[str, float]]:
     lengths = [len(ex.src) for ex in test_set]
     table = {}
     for name, spec in COPY_MODELS.items():
-        set_seed(0, THREADS)
+        set_seed(0)
         model = build_model(
             src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab), emb=64, hidden=128,
             seed=0, **spec,
@@ -159,14 +155,15 @@ def bench_g2p() -> dict[str, float]:
 
 
 def main() -> None:
-    global THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=["dates", "copy", "ratio", "g2p"])
     parser.add_argument("--copy-seconds", type=float, default=60.0)
-    parser.add_argument("--threads", type=int, default=THREADS, help="torch threads (course: 2)")
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help=f"torch threads (course: {THREADS})"
+    )
     args = parser.parse_args()
-    THREADS = args.threads
-    set_seed(0, THREADS)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by every set_seed below
+    set_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     fields = {}
     if "dates" in args.only:

@@ -3,7 +3,7 @@
 A checkpoint is a folder with four files:
 
 - ``model.safetensors``: the weights, float32;
-- ``config.json``: the ``build_model`` arguments, a format version and free ``metadata``;
+- ``config.json``: the ``ModelConfig`` (as "model"), a format version and free ``metadata``;
 - ``src_vocab.json`` / ``tgt_vocab.json``: the vocabularies (``Vocab.to_dict``).
 
 Loading rebuilds the model from the config and checks, before using anything, that the
@@ -14,8 +14,8 @@ listed in one ValueError.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from course_lib.data.vocab import Vocab
-from course_lib.models import Seq2Seq, build_model
+from course_lib.models import ModelConfig, Seq2Seq
 
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, SRC_VOCAB, TGT_VOCAB = (
@@ -42,7 +42,7 @@ class Checkpoint:
     """What ``load`` returns: the model (in eval mode), its config and both vocabularies."""
 
     model: Seq2Seq
-    config: dict[str, Any]
+    config: ModelConfig
     src_vocab: Vocab
     tgt_vocab: Vocab
     metadata: dict[str, Any]
@@ -66,20 +66,20 @@ def _vocab_diff(name: str, stored: Vocab, given: Vocab) -> str | None:
 def save(
     path_dir: str | Path,
     model: Seq2Seq,
-    config: dict[str, Any] | None,
+    config: ModelConfig | None,
     src_vocab: Vocab,
     tgt_vocab: Vocab,
     metadata: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` to the folder ``path_dir`` (created if needed); returns the folder.
 
-    ``config`` holds the ``build_model`` arguments (None: ``model.config``); it must rebuild a
-    model with exactly these weight shapes, and the vocabularies must have the config's sizes.
+    ``config`` (None: ``model.config``) must rebuild a model with exactly these weight shapes,
+    and the vocabularies must have the config's sizes.
     """
-    config = dict(model.config if config is None else config)
+    config = dataclasses.asdict(model.config if config is None else config)
     problems = _check_config(config, src_vocab, tgt_vocab)
     if not problems:
-        template = build_model(**config, seed=None).state_dict()
+        template = Seq2Seq(ModelConfig(**config), seed=None).state_dict()
         problems += _check_weights(template, model.state_dict())
     if problems:
         raise ValueError(
@@ -105,13 +105,19 @@ def save(
 
 
 def _check_config(config: dict[str, Any], src_vocab: Vocab, tgt_vocab: Vocab) -> list[str]:
-    known = set(inspect.signature(build_model).parameters) - {"seed"}
-    problems = [f"config key {k!r} is not a build_model argument" for k in config if k not in known]
+    """List what keeps a stored config (a dict) from building a model for these vocabularies."""
+    known = {field.name for field in dataclasses.fields(ModelConfig)}
+    problems = [f"config key {k!r} is not a ModelConfig field" for k in config if k not in known]
     if "kind" not in config:
         problems.append("config has no 'kind'")
     for key, vocab in (("src_vocab_size", src_vocab), ("tgt_vocab_size", tgt_vocab)):
         if config.get(key) != len(vocab):
             problems.append(f"config {key}={config.get(key)} but the vocabulary has {len(vocab)}")
+    if not problems:
+        try:
+            ModelConfig(**config)
+        except ValueError as error:
+            problems.append(str(error))
     return problems
 
 
@@ -137,8 +143,8 @@ def load(
 ) -> Checkpoint:
     """Rebuild the model saved in ``path_dir``; raise ValueError naming every mismatch.
 
-    Give ``src_vocab`` / ``tgt_vocab`` / ``expected_config`` (a subset of the ``build_model``
-    arguments) to check that the checkpoint was made for your data and settings.
+    Give ``src_vocab`` / ``tgt_vocab`` / ``expected_config`` (some ``ModelConfig`` fields and
+    their values) to check that the checkpoint was made for your data and settings.
     """
     path = Path(path_dir)
     missing = [
@@ -174,13 +180,15 @@ def load(
     weights = load_file(path / WEIGHTS)  # safetensors: raw arrays, no code runs
     model = None
     if not problems:
-        model = build_model(**config, seed=None)
+        model = Seq2Seq(ModelConfig(**config), seed=None)
         problems += _check_weights(model.state_dict(), weights)
     if problems:
         raise ValueError(f"checkpoint {path} does not match:\n- " + "\n- ".join(problems))
     model.load_state_dict(weights)
     model.eval()
-    return Checkpoint(model, config, vocabs["src_vocab"], vocabs["tgt_vocab"], stored["metadata"])
+    return Checkpoint(
+        model, model.config, vocabs["src_vocab"], vocabs["tgt_vocab"], stored["metadata"]
+    )
 
 
 def load_pretrained(name: str) -> Checkpoint:

@@ -1,9 +1,15 @@
 """Three decoders behind one protocol: no attention (the bottleneck), Bahdanau, Luong (lesson 05).
 
-Protocol (see ``course_lib.models``): ``prepare(states, final, mask) -> (memory, state)``,
-``forward(tgt_in, memory, state) -> (logits, weights)`` and ``step(tokens, state, memory) ->
-(logits, state, weights)``. ``memory`` is a dict of batch-first tensors and ``state`` a tuple of
-batch-first tensors, so beam search can repeat and reorder both without knowing the decoder.
+The protocol, the one place it is written down:
+
+- ``prepare(states, final, mask) -> (memory, state)``: per-sequence work done once (``memory``,
+  a dict of batch-first tensors, e.g. projected keys) and the decoder's first ``state`` (a tuple
+  of batch-first tensors), so beam search can repeat and reorder both without knowing the decoder;
+- ``forward(tgt_in, memory, state) -> (logits, weights)``: all target steps, teacher forced;
+- ``step(tokens, state, memory) -> (logits, state, weights)``: one step, for decoding;
+- two class attributes that say what the decoder is: ``has_attention`` (False: ``weights`` is
+  None) and ``attends_before_step`` (True: the query is the previous state h_{t-1}, as in
+  Bahdanau's; False: the query is the new state h_t, as in Luong's).
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ class Bridge(nn.Module):
 class NoAttentionDecoder(nn.Module):
     """GRU decoder that sees the source only through its first state: the bottleneck."""
 
+    has_attention = False
+    attends_before_step = False
+
     def __init__(self, vocab_size: int, emb: int, hidden: int, enc_dim: int):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=PAD)
@@ -75,6 +84,9 @@ class BahdanauDecoder(nn.Module):
     ``fused=True`` runs the teacher-forced loop with a hand-written backward pass (about twice as
     fast to train); ``fused=False`` runs ``_advance`` under plain autograd: same numbers.
     """
+
+    has_attention = True
+    attends_before_step = True
 
     def __init__(
         self,
@@ -162,6 +174,9 @@ class LuongDecoder(nn.Module):
     input at step t, which forces a loop over steps.
     """
 
+    has_attention = True
+    attends_before_step = False
+
     def __init__(
         self,
         vocab_size: int,
@@ -193,14 +208,14 @@ class LuongDecoder(nn.Module):
 
     def prepare(self, states, final, mask):
         h0 = self.bridge(final)  # (batch, hidden)
-        keys = self.score.project_keys(states) if isinstance(self.score, AdditiveScore) else states
+        keys = self.score.project_keys(states) if self.score.projects_keys else states
         memory = {"keys": keys, "values": states, "mask": mask}
         feed = h0.new_zeros(h0.shape)  # h~_0 = 0 for input feeding
         return memory, (h0, feed)
 
     def _attend(self, h, memory):
         """Weights and attentional state h~ for decoder states ``h`` of shape (batch, [tgt,] hid)."""
-        if isinstance(self.score, AdditiveScore):
+        if self.score.projects_keys:
             scores = self.score.score_projected(h, memory["keys"])
         else:
             scores = self.score(h, memory["keys"])  # (batch, [tgt_len,] src_len)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from course_lib.plots import _new_ax
+from course_lib.plots import new_axes
 
 # Schematic boxes: name -> ((x, y) centre, label, colour) on a 13 x 7 canvas; arrows by name.
 _ARCH = {
@@ -53,7 +53,7 @@ def draw_architecture(kind="bahdanau", ax=None, input_feeding=False):
     if kind not in _ARCH:
         raise ValueError(f"kind must be one of {sorted(_ARCH)}, got {kind!r}")
     spec = _ARCH[kind]
-    ax = _new_ax(ax, 8.5, 4.8)
+    ax = new_axes(ax, 8.5, 4.8)
     boxes = {}
     for name, ((x, y), text, color) in spec["boxes"].items():
         box = FancyBboxPatch((x - _BOX_W / 2, y - _BOX_H / 2), _BOX_W, _BOX_H,

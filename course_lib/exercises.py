@@ -18,7 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+from course_lib.paths import COURSE_ROOT
+
 SOLUTIONS = COURSE_ROOT / "solutions"
 EXERCISES = COURSE_ROOT / "exercises"
 

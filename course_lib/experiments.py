@@ -9,20 +9,19 @@ thread count give the same numbers on any machine; only the timings differ.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from course_lib import metrics
-from course_lib.data import Vocab, batches, build_vocabs, make_batch, make_copy_task, split_dates
+from course_lib.data import Vocab, build_vocabs, make_batch, make_copy_task, split_dates
 from course_lib.data.vocab import PAD
-from course_lib.decoding import eval_mode
+from course_lib.evaluation import evaluate, perplexity, predict, teacher_forced
 from course_lib.models import Seq2Seq, build_model
-from course_lib.training import evaluate, predict, train
+from course_lib.search import eval_mode
+from course_lib.training import train
 
 # Length bins of the bottleneck curve: 1-5, 6-10, ..., 46-50 (inclusive).
 COPY_BINS: tuple[tuple[int, int], ...] = tuple((lo, lo + 4) for lo in range(1, 51, 5))
@@ -131,16 +130,6 @@ def train_model(
     return Run(name, model, history)
 
 
-def accuracy_by_length(
-    model: Seq2Seq, data: TaskData, bins: Sequence[tuple[int, int]] = COPY_BINS
-) -> dict[str, float]:
-    """Greedy exact match on the test set per source-length bin: ``{"lo-hi": accuracy}``."""
-    predictions = predict(model, data.test, data.src_vocab, data.tgt_vocab)
-    references = [list(ex.tgt) for ex in data.test]
-    lengths = [len(ex.src) for ex in data.test]
-    return metrics.accuracy_by_length(predictions, references, lengths, bins)
-
-
 def bottleneck_experiment(
     data: TaskData,
     steps: int = 600,
@@ -148,30 +137,16 @@ def bottleneck_experiment(
     bins: Sequence[tuple[int, int]] = COPY_BINS,
     **train_kwargs: Any,
 ) -> tuple[dict[str, Run], dict[str, dict[str, float]]]:
-    """Train each model of ``models`` for ``steps`` steps; return the runs and their curves."""
+    """Train each model of ``models`` for ``steps`` steps; return the runs and their curves:
+    greedy exact match on the test set per source-length bin, ``{"lo-hi": accuracy}``."""
     runs, curves = {}, {}
     for name, config in models.items():
         runs[name] = train_model(name, data, steps, **config, **train_kwargs)
-        curves[name] = accuracy_by_length(runs[name].model, data, bins)
+        predictions = predict(runs[name].model, data.test, data.src_vocab, data.tgt_vocab)
+        references = [list(ex.tgt) for ex in data.test]
+        lengths = [len(ex.src) for ex in data.test]
+        curves[name] = metrics.accuracy_by_length(predictions, references, lengths, bins)
     return runs, curves
-
-
-def perplexity(
-    model: Seq2Seq, examples: Sequence[Any], src_vocab: Vocab, tgt_vocab: Vocab
-) -> float:
-    """exp(mean cross-entropy per target token, EOS included), teacher forced: Table 4's measure."""
-    total, count = 0.0, 0
-    with eval_mode(model):
-        for batch in batches(examples, 500, src_vocab, tgt_vocab):
-            logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)  # (batch, tgt, vocab)
-            total += F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]),
-                batch.tgt_out.reshape(-1),
-                ignore_index=PAD,
-                reduction="sum",
-            ).item()
-            count += int((batch.tgt_out != PAD).sum())
-    return math.exp(total / count)
 
 
 def score_parameters(model: Seq2Seq) -> int:
@@ -208,30 +183,6 @@ def score_comparison(
     return runs, rows
 
 
-def format_table(rows: Mapping[str, Mapping[str, Any]], label: str = "") -> str:
-    """A plain-text table, one line per row: ints as they are, fractions to 3 decimals."""
-    if not rows:
-        raise ValueError("rows is empty: expected {row name: {column: value}}")
-    columns = list(next(iter(rows.values())))
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.3f}"
-        return f"{value:,}" if isinstance(value, int) else str(value)
-
-    body = [[str(name)] + [cell(row[c]) for c in columns] for name, row in rows.items()]
-    header = [label] + columns
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            text.ljust(w) if i == 0 else text.rjust(w)
-            for i, (text, w) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in [header, *body]
-    ]
-    return "\n".join(lines)
-
-
 def teacher_forced_attention(model: Seq2Seq, example: Any, data: TaskData):
     """Weights ``(tgt_len + 1, src_len)`` for one example's reference target (EOS row last).
 
@@ -251,12 +202,10 @@ def mean_peak_weight(model: Seq2Seq, data: TaskData) -> float:
     1.0 means every step looks at exactly one source token; lower means blends.
     """
     total, count = 0.0, 0
-    with eval_mode(model):
-        for batch in batches(data.test, 500, data.src_vocab, data.tgt_vocab):
-            _, weights = model(batch.src, batch.src_lengths, batch.tgt_in)  # (batch, tgt, src)
-            real = batch.tgt_out != PAD  # (batch, tgt_len)
-            total += float(weights.amax(dim=-1)[real].sum())
-            count += int(real.sum())
+    for batch, _, weights in teacher_forced(model, data.test, data.src_vocab, data.tgt_vocab):
+        real = batch.tgt_out != PAD  # (batch, tgt_len)
+        total += float(weights.amax(dim=-1)[real].sum())  # weights: (batch, tgt_len, src_len)
+        count += int(real.sum())
     return total / count
 
 

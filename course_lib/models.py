@@ -1,17 +1,15 @@
-"""The encoder, the one seq2seq interface shared by the three decoders, and a builder (lesson 05).
+"""The encoder, the seq2seq model around any of the three decoders, and its config (lesson 05).
 
-Every decoder speaks the same protocol, so training, decoding, plots and widgets never ask which
-model they hold:
-
-- ``prepare(states, final, mask) -> (memory, state)``: per-sequence work done once (a dict of
-  batch-first tensors, e.g. projected keys) and the decoder's first state (a tuple of tensors);
-- ``forward(tgt_in, memory, state) -> (logits, weights)``: all target steps, teacher forced;
-- ``step(tokens, state, memory) -> (logits, state, weights)``: one step, for decoding.
+``ModelConfig`` says once what fixes a model's shape (checkpoints store it as ``config.json``'s
+"model"); ``Seq2Seq(config, seed)`` builds the encoder and the decoder it names;
+``build_model(kind, src_vocab_size, tgt_vocab_size, emb=..., ...)`` does both in one call. The
+decoders share one protocol (``course_lib.decoders``), so training, search, plots and widgets
+never ask which model they hold.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import KW_ONLY, dataclass
 
 import torch
 from torch import nn
@@ -25,6 +23,7 @@ __all__ = [
     "BahdanauDecoder",
     "Encoder",
     "LuongDecoder",
+    "ModelConfig",
     "NoAttentionDecoder",
     "Seq2Seq",
     "build_model",
@@ -32,6 +31,50 @@ __all__ = [
 ]
 
 KINDS = ("none", "bahdanau", "luong")
+
+
+@dataclass
+class ModelConfig:
+    """What fixes a seq2seq model's shape: ``kind`` "none", "bahdanau" or "luong", and sizes.
+
+    Bahdanau uses a two-directional encoder, Luong and the baseline a one-directional one (change
+    with ``bidirectional``). ``enc_hidden`` is the encoder's size per direction; by default the
+    encoder's states are ``hidden`` wide in total (``hidden // 2`` per direction when it reads
+    both ways), so all three models compare at equal state sizes. Both defaults are resolved
+    here, so a stored config says what was built. ``enc_layers`` stacks GRU layers in the
+    encoder (Luong et al. 2015 stack theirs); attention reads the top layer's states and the
+    decoder starts from the top layer's final state. ``dropout`` (training only) drops encoder
+    embeddings and states, and in the Luong decoder its embeddings and h~ before the output
+    layer. ``score``, ``input_feeding`` are Luong's; ``attn_dim`` sizes the additive score.
+    """
+
+    kind: str = "bahdanau"
+    src_vocab_size: int = 0
+    tgt_vocab_size: int = 0
+    emb: int = 64
+    hidden: int = 128
+    _: KW_ONLY
+    enc_hidden: int | None = None
+    attn_dim: int | None = None
+    score: str = "general"
+    input_feeding: bool = False
+    bidirectional: bool | None = None
+    reverse_source: bool = False
+    enc_layers: int = 1
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.src_vocab_size < 5 or self.tgt_vocab_size < 5:
+            raise ValueError(
+                "src_vocab_size and tgt_vocab_size must count the 4 specials plus at least one "
+                f"token, got {self.src_vocab_size} and {self.tgt_vocab_size}"
+            )
+        if self.bidirectional is None:
+            self.bidirectional = self.kind == "bahdanau"
+        if self.enc_hidden is None:
+            self.enc_hidden = self.hidden // 2 if self.bidirectional else self.hidden
 
 
 def check_lengths(src: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -111,17 +154,39 @@ class Encoder(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    """Encoder + decoder behind one interface: logits and attention weights for any decoder."""
+    """Encoder + decoder behind one interface: logits and attention weights for any decoder.
 
-    def __init__(self, encoder: Encoder, decoder: nn.Module, config: dict[str, Any] | None = None):
+    The initial weights come from ``seed`` without touching the global random state
+    (``seed=None`` uses it).
+    """
+
+    def __init__(self, config: ModelConfig, seed: int | None = 0):
         super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
-        self.config = dict(config or {})
+        self.config = config
+        c = config
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.encoder = Encoder(
+                c.src_vocab_size, c.emb, c.enc_hidden, c.bidirectional, c.reverse_source,
+                c.enc_layers, c.dropout,
+            )  # fmt: skip
+            enc_dim = self.encoder.out_dim
+            if c.kind == "none":
+                self.decoder = NoAttentionDecoder(c.tgt_vocab_size, c.emb, c.hidden, enc_dim)
+            elif c.kind == "bahdanau":
+                self.decoder = BahdanauDecoder(
+                    c.tgt_vocab_size, c.emb, c.hidden, enc_dim, attn_dim=c.attn_dim
+                )
+            else:
+                self.decoder = LuongDecoder(
+                    c.tgt_vocab_size, c.emb, c.hidden, enc_dim, score=c.score,
+                    input_feeding=c.input_feeding, attn_dim=c.attn_dim, dropout=c.dropout,
+                )  # fmt: skip
 
     @property
     def has_attention(self) -> bool:
-        return not isinstance(self.decoder, NoAttentionDecoder)
+        return self.decoder.has_attention
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[dict, tuple]:
         """Run the encoder and the decoder's once-per-sequence work: ``(memory, state)``."""
@@ -147,81 +212,7 @@ class Seq2Seq(nn.Module):
         return self.decoder.step(tokens, state, memory)
 
 
-def build_model(
-    kind: str = "bahdanau",
-    src_vocab_size: int = 0,
-    tgt_vocab_size: int = 0,
-    emb: int = 64,
-    hidden: int = 128,
-    *,
-    enc_hidden: int | None = None,
-    attn_dim: int | None = None,
-    score: str = "general",
-    input_feeding: bool = False,
-    bidirectional: bool | None = None,
-    reverse_source: bool = False,
-    enc_layers: int = 1,
-    dropout: float = 0.0,
-    seed: int | None = 0,
-) -> Seq2Seq:
-    """A seq2seq model of ``kind`` "none", "bahdanau" or "luong", initialised from ``seed``.
-
-    Bahdanau uses a two-directional encoder, Luong and the baseline a one-directional one (change
-    with ``bidirectional``). ``enc_hidden`` is the encoder's size per direction; by default the
-    encoder's states are ``hidden`` wide in total (``hidden // 2`` per direction when it reads
-    both ways), so all three models compare at equal state sizes. ``enc_layers`` stacks GRU
-    layers in the encoder (Luong et al. 2015 stack theirs); attention reads the top layer's states
-    and the decoder starts from the top layer's final state. ``dropout`` (training only) drops
-    encoder embeddings and states, and in the Luong decoder its embeddings and h~ before the
-    output layer. The initial weights come from ``seed`` without touching the global random
-    state (``seed=None`` uses it).
-    """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if src_vocab_size < 5 or tgt_vocab_size < 5:
-        raise ValueError(
-            "src_vocab_size and tgt_vocab_size must count the 4 specials plus at least one token, "
-            f"got {src_vocab_size} and {tgt_vocab_size}"
-        )
-    if bidirectional is None:
-        bidirectional = kind == "bahdanau"
-    if enc_hidden is None:
-        enc_hidden = hidden // 2 if bidirectional else hidden
-    config = {
-        "kind": kind,
-        "src_vocab_size": src_vocab_size,
-        "tgt_vocab_size": tgt_vocab_size,
-        "emb": emb,
-        "hidden": hidden,
-        "enc_hidden": enc_hidden,
-        "attn_dim": attn_dim,
-        "score": score,
-        "input_feeding": input_feeding,
-        "bidirectional": bidirectional,
-        "reverse_source": reverse_source,
-        "enc_layers": enc_layers,
-        "dropout": dropout,
-    }
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
-        encoder = Encoder(
-            src_vocab_size, emb, enc_hidden, bidirectional, reverse_source, enc_layers, dropout
-        )
-        enc_dim = encoder.out_dim
-        if kind == "none":
-            decoder = NoAttentionDecoder(tgt_vocab_size, emb, hidden, enc_dim)
-        elif kind == "bahdanau":
-            decoder = BahdanauDecoder(tgt_vocab_size, emb, hidden, enc_dim, attn_dim=attn_dim)
-        else:
-            decoder = LuongDecoder(
-                tgt_vocab_size,
-                emb,
-                hidden,
-                enc_dim,
-                score=score,
-                input_feeding=input_feeding,
-                attn_dim=attn_dim,
-                dropout=dropout,
-            )
-    return Seq2Seq(encoder, decoder, config)
+def build_model(*args, seed: int | None = 0, **kwargs) -> Seq2Seq:
+    """``Seq2Seq(ModelConfig(*args, **kwargs), seed)``: e.g. ``build_model("luong",
+    len(src_vocab), len(tgt_vocab), emb=32, hidden=64)``; see ``ModelConfig`` for the options."""
+    return Seq2Seq(ModelConfig(*args, **kwargs), seed)

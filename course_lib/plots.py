@@ -1,4 +1,4 @@
-"""Figures for the course: attention heatmaps, weight bars, context vectors, curves, diagrams.
+"""Figures for the course: attention heatmaps, weight bars, context vectors, curves.
 
 Every function takes plain data (token lists, weight arrays or tensors, numbers), draws on ``ax``
 when given (or on a new figure sized to the data), and returns the Axes (``ax.figure`` is the
@@ -49,7 +49,8 @@ def _check_len(tokens: Sequence, n: int, what: str, axis: str) -> None:
         )
 
 
-def _new_ax(ax, width: float, height: float):
+def new_axes(ax, width: float, height: float):
+    """``ax`` if given, else the Axes of a new figure of about width x height inches (capped)."""
     if ax is not None:
         return ax
     _, ax = plt.subplots(figsize=(min(width, 16.0), min(height, 12.0)), layout="constrained")
@@ -86,7 +87,7 @@ def plot_attention(
     w = as_array(weights, "weights (tgt_len, src_len)", 2)
     _check_len(src_tokens, w.shape[1], "src_tokens", "columns (src_len)")
     _check_len(tgt_tokens, w.shape[0], "tgt_tokens", "rows (tgt_len)")
-    ax = _new_ax(ax, 2.5 + 0.38 * w.shape[1], 1.6 + 0.34 * w.shape[0])
+    ax = new_axes(ax, 2.5 + 0.38 * w.shape[1], 1.6 + 0.34 * w.shape[0])
     top = float(w.max()) if vmax is None and w.size else (vmax or 1.0)
     image = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=top, aspect="auto", interpolation="nearest")
     ax.figure.colorbar(image, ax=ax, label="attention weight", fraction=0.05, pad=0.02)
@@ -127,7 +128,7 @@ def plot_weights_bar(weights, src_tokens, ax=None, title=None, highlight=True, m
     _check_len(src_tokens, w.shape[0], "src_tokens", "length (src_len)")
     keep = np.ones(len(w), bool) if mask is None else np.asarray(mask, dtype=bool).reshape(-1)
     _check_len(keep, w.shape[0], "mask", "length (src_len)")
-    ax = _new_ax(ax, 2.0 + 0.4 * len(w), 3.0)
+    ax = new_axes(ax, 2.0 + 0.4 * len(w), 3.0)
     colors = ["tab:blue" if k else "0.8" for k in keep]
     if highlight and len(w):
         colors[int(np.argmax(w))] = "tab:orange"
@@ -155,7 +156,7 @@ def plot_context_2d(states_2d, weights, labels, ax=None, arrows=False, title=Non
         raise ValueError(f"states_2d must be ({w.shape[0]}, 2) to match weights, got {s.shape}")
     _check_len(labels, w.shape[0], "labels", "length (src_len)")
     context = w @ s  # (2,)
-    ax = _new_ax(ax, 5.0, 4.5)
+    ax = new_axes(ax, 5.0, 4.5)
     share = w / w.max() if w.size and w.max() > 0 else np.zeros_like(w)
     colors = np.zeros((len(w), 4))
     colors[:, :3] = (0.12, 0.47, 0.71)  # tab:blue
@@ -209,7 +210,7 @@ def plot_accuracy_by_length(results, ax=None, percent=None, train_lengths=None, 
         raise ValueError("results is empty: expected {model name: {length bucket: accuracy}}")
     values = [float(v) for curve in results.values() for v in curve.values()]
     scale = 100.0 if (percent if percent is not None else max(values, default=0) <= 1.0) else 1.0
-    ax = _new_ax(ax, 6.0, 4.0)
+    ax = new_axes(ax, 6.0, 4.0)
     ticks = {}
     for name, curve in results.items():
         points = sorted((*_bucket_x(k), float(v)) for k, v in curve.items())
@@ -250,7 +251,7 @@ def plot_history(histories, ax=None, smooth=0.8, key="loss", logy=False, title=N
     """
     if not histories:
         raise ValueError("histories is empty: expected {run name: list of losses}")
-    ax = _new_ax(ax, 6.0, 4.0)
+    ax = new_axes(ax, 6.0, 4.0)
     for name, hist in histories.items():
         steps = None
         if isinstance(hist, Mapping):
@@ -283,7 +284,7 @@ def plot_softmax_temperature(scores, temperatures, ax=None, labels=None, title=N
         raise ValueError("temperatures is empty: give at least one positive temperature")
     labels = list(range(len(s))) if labels is None else labels
     _check_len(labels, len(s), "labels", "length (src_len)")
-    ax = _new_ax(ax, 2.5 + 0.25 * len(s) * max(2, len(temps)), 3.5)
+    ax = new_axes(ax, 2.5 + 0.25 * len(s) * max(2, len(temps)), 3.5)
     width = 0.8 / len(temps)
     cmap = plt.get_cmap("coolwarm")
     row = torch.as_tensor(s, dtype=torch.float64)[None]  # (1, src_len)
@@ -302,17 +303,10 @@ def plot_softmax_temperature(scores, temperatures, ax=None, labels=None, title=N
     return ax
 
 
-def draw_architecture(kind="bahdanau", ax=None, input_feeding=False):
-    """Where attention sits in each decoder; the drawing lives in course_lib.diagrams."""
-    from course_lib.diagrams import draw_architecture as draw
-
-    return draw(kind, ax=ax, input_feeding=input_feeding)
-
-
 __all__ = [
     "as_array",
     "display_token",
-    "draw_architecture",
+    "new_axes",
     "plot_accuracy_by_length",
     "plot_attention",
     "plot_context_2d",

@@ -8,13 +8,16 @@ import random
 import numpy as np
 import torch
 
-DEFAULT_THREADS = 2
+# The course's one thread count. The Makefile and the root conftest.py export the same number
+# as OMP_NUM_THREADS (tests/test_environment.py keeps them equal): summation order, and with it
+# the last bits of every trained weight, changes with the number of threads.
+THREADS = 2
 
 
 def course_threads() -> int:
-    """The thread count the course runs with: $OMP_NUM_THREADS if set, otherwise 2."""
+    """The thread count the course runs with: $OMP_NUM_THREADS if set, otherwise THREADS."""
     value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_THREADS
+    return int(value) if value.isdigit() and int(value) > 0 else THREADS
 
 
 def set_seed(seed: int = 0, threads: int | None = None) -> torch.Generator:

@@ -1,4 +1,4 @@
-"""The training loop (seeded, clipped, budgeted by epochs, steps or seconds) and evaluation.
+"""The training loop: seeded, clipped, budgeted by epochs, steps or seconds.
 
 ``train`` returns a plain-dict history that a notebook plots directly: the loss of every step and,
 when an ``eval_fn`` is given, its value every ``eval_every`` steps. Steps are deterministic for a
@@ -16,10 +16,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from course_lib import metrics
 from course_lib.data.batching import Batch, batches, make_batch
 from course_lib.data.vocab import PAD, Vocab
-from course_lib.decoding import eval_mode, greedy_decode
 from course_lib.repro import set_seed
 
 MIN_LR_FACTOR = 0.02  # where the cosine schedule ends, as a share of the initial rate
@@ -184,66 +182,3 @@ def train(
         train_seconds=train_seconds, steps=step, epochs=step / per_epoch, stopped_by=stopped_by
     )
     return history
-
-
-def predict(
-    model,
-    examples: Sequence[Any],
-    src_vocab: Vocab,
-    tgt_vocab: Vocab,
-    batch_size: int = 500,
-    max_len: int | None = None,
-) -> list[list[str]]:
-    """Greedy outputs for ``examples`` (their targets are not looked at), as token lists.
-
-    ``max_len`` defaults to twice the longest source in each batch plus 10.
-    """
-    predictions = []
-    for batch in batches(examples, batch_size, src_vocab, tgt_vocab):
-        limit = max_len or 2 * int(batch.src_lengths.max()) + 10
-        tokens, _ = greedy_decode(model, batch.src, batch.src_lengths, limit)
-        predictions += [tgt_vocab.decode(row) for row in tokens]
-    return predictions
-
-
-def evaluate(
-    model,
-    examples: Sequence[Any],
-    src_vocab: Vocab,
-    tgt_vocab: Vocab,
-    batch_size: int = 500,
-    max_len: int | None = None,
-) -> dict[str, float]:
-    """Greedy-decode ``examples`` and score them: exact match, token accuracy and, when the
-    examples carry gold alignments and the model attends, alignment accuracy (measured on the
-    teacher-forced weights, so every target token has a row)."""
-    examples = list(examples)
-    predictions = predict(model, examples, src_vocab, tgt_vocab, batch_size, max_len)
-    references = [list(ex.tgt) for ex in examples]
-    result = {
-        "exact_match": metrics.exact_match(predictions, references),
-        "token_accuracy": metrics.token_accuracy(predictions, references),
-    }
-    if model.has_attention and all(getattr(ex, "alignment", None) for ex in examples):
-        weights, gold = [], []
-        for batch in batches(examples, batch_size, src_vocab, tgt_vocab):
-            with eval_mode(model):
-                _, w = model(batch.src, batch.src_lengths, batch.tgt_in)
-            weights += list(w)
-            gold += list(batch.alignments)
-        result["alignment_accuracy"] = metrics.alignment_accuracy(weights, gold)
-    return result
-
-
-def exact_match_fn(
-    examples: Sequence[Any], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int = 500
-) -> Callable[[Any], float]:
-    """An ``eval_fn`` for :func:`train`: greedy exact match on ``examples``."""
-    fixed = list(examples)
-    references = [list(ex.tgt) for ex in fixed]
-
-    def eval_fn(model) -> float:
-        predictions = predict(model, fixed, src_vocab, tgt_vocab, batch_size)
-        return metrics.exact_match(predictions, references)
-
-    return eval_fn

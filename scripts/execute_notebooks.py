@@ -16,11 +16,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_lib.paths import COURSE_ROOT
+from course_lib.repro import THREADS
+
 # Output text that would differ between machines or runs, and what it becomes in the stored file.
 VOLATILE = [
     (re.compile(r"/[^\s:'\"]*/ipykernel_\d+/\d+\.py"), "<cell-file>"),
-    (re.compile(re.escape(str(ROOT))), "<course>"),
+    (re.compile(re.escape(str(COURSE_ROOT))), "<course>"),
 ]
 
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
     print(f"threads: OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
     for path in args.notebooks:
         elapsed = execute(path, args.timeout)

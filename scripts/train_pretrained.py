@@ -21,15 +21,15 @@ from pathlib import Path
 
 import torch
 
-from course_lib import checkpoints, metrics
+from course_lib import checkpoints
 from course_lib.data.g2p import g2p_splits, to_examples
 from course_lib.data.vocab import build_vocabs
+from course_lib.evaluation import g2p_scores
 from course_lib.models import build_model
 from course_lib.repro import set_seed
-from course_lib.training import predict, train
+from course_lib.training import train
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "course_lib" / "pretrained"
+DEFAULT_OUT = checkpoints.PRETRAINED_DIR
 MAX_BYTES = 5 * 2**20
 
 # Sizes chosen to stay under 5 MB of float32 weights each.
@@ -45,16 +45,6 @@ TRAINING = {"batch_size": 128, "clip": 1.0, "lr_schedule": "cosine", "bucket": T
 # Peak learning rates: Luong's model is far more sensitive to it (test WER 27.8% at 1.5e-3,
 # 33.1% at 3e-3, 44.6% at 5e-3; README).
 LR = {"bahdanau": 3e-3, "luong": 1.5e-3}
-
-
-def g2p_scores(model, examples, src_vocab, tgt_vocab) -> dict[str, float]:
-    """WER and PER of batched greedy decoding against all pronunciations of each word."""
-    predictions = predict(model, examples, src_vocab, tgt_vocab, batch_size=1000)
-    references = [ex.references for ex in examples]
-    return {
-        "wer": metrics.word_error_rate(predictions, references),
-        "per": metrics.phoneme_error_rate(predictions, references),
-    }
 
 
 def train_one(kind: str, steps: int, out: Path, seed: int = 0) -> dict:

@@ -202,6 +202,16 @@ CASES = {
         ValueError,
         r"query must be \(batch, \[tgt_len,\] 4\), got \(2, 5, 6\)",
     ),
+    "module keys_proj batch": (
+        lambda: AdditiveScore(4, 6, 7).score_projected(torch.randn(3, 4), torch.randn(2, 5, 7)),
+        ValueError,
+        r"with the batch of keys_proj \(2, 5, 7\), got \(3, 4\)",
+    ),
+    "module keys_proj size": (
+        lambda: AdditiveScore(4, 6, 7).score_projected(torch.randn(2, 4), torch.randn(2, 5, 6)),
+        ValueError,
+        r"keys_proj must be \(batch, src_len, 7\), got \(2, 5, 6\)",
+    ),
 }
 
 

@@ -3,7 +3,6 @@
 import importlib.util
 import os
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -22,6 +21,7 @@ from course_lib.attention import (
     make_score,
     scaled_dot_score,
 )
+from course_lib.paths import COURSE_ROOT
 
 D64 = torch.float64
 
@@ -144,7 +144,7 @@ def test_additive_chunks_bound_memory(monkeypatch):
 
 
 def _load_benchmark():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_attention.py"
+    path = COURSE_ROOT / "benchmarks" / "bench_attention.py"
     spec = importlib.util.spec_from_file_location("bench_attention", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

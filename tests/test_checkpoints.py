@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 
@@ -93,11 +94,26 @@ def test_edited_files_are_caught(tmp_path):
 def test_saving_checks_config_and_vocab_sizes(tmp_path):
     with pytest.raises(ValueError, match="tgt_vocab_size=7 but the vocabulary has 8"):
         checkpoints.save(tmp_path, toy(), None, SRC, Vocab(["X", "Y", "Z", "W"]))
-    config = dict(toy().config, hidden=8)
+    config = dataclasses.replace(toy().config, hidden=8)
     with pytest.raises(ValueError, match="the config expects"):
         checkpoints.save(tmp_path, toy(), config, SRC, TGT)
-    with pytest.raises(ValueError, match="'layers' is not a build_model argument"):
-        checkpoints.save(tmp_path, toy(), dict(toy().config, layers=2), SRC, TGT)
+
+
+def test_loading_names_unknown_config_keys(tmp_path):
+    checkpoints.save(tmp_path, toy(), None, SRC, TGT)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["model"]["layers"] = 2
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="'layers' is not a ModelConfig field"):
+        checkpoints.load(tmp_path)
+
+
+def test_stored_config_is_the_model_config_with_defaults_resolved(tmp_path):
+    model = toy("luong")
+    checkpoints.save(tmp_path, model, None, SRC, TGT)
+    stored = json.loads((tmp_path / "config.json").read_text())["model"]
+    assert stored == dataclasses.asdict(model.config)
+    assert stored["bidirectional"] is False and stored["enc_hidden"] == 6
 
 
 def test_missing_files_and_unknown_pretrained(tmp_path):

@@ -1,14 +1,16 @@
-"""The lock, requirements.in, pyproject and environment.yml must describe one environment."""
+"""The lock, requirements.in, pyproject and environment.yml must describe one environment, and
+every thread-count setting says the same number."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_lib.paths import COURSE_ROOT as ROOT
+from course_lib.repro import THREADS
+
 # PyPI name -> conda-forge name, where they differ.
 CONDA_NAMES = {"torch": "pytorch"}
 
@@ -88,3 +90,14 @@ def test_pyproject_dependencies_are_locked():
     lock = _lock()
     missing = [n for n in names if n and n not in lock]
     assert not missing, f"pyproject dependencies missing from the lock: {missing}"
+
+
+def test_thread_count_exports_match_repro():
+    """The Makefile and the root conftest write the number out; course_lib.repro owns it."""
+    makefile = (ROOT / "Makefile").read_text()
+    conftest = (ROOT / "conftest.py").read_text()
+    assert (
+        re.findall(r"^export (?:OMP|MKL)_NUM_THREADS := (\d+)$", makefile, re.M)
+        == [str(THREADS)] * 2
+    )
+    assert re.findall(r'setdefault\("OMP_NUM_THREADS", "(\d+)"\)', conftest) == [str(THREADS)]

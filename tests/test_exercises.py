@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from course_lib import exercises
+from course_lib.paths import COURSE_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = [
     "01_bottleneck",
     "02_score_functions",

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from course_lib import experiments as ex
-from course_lib.data import make_batch
-from course_lib.training import sequence_loss
 
 TINY = {"emb": 4, "hidden": 8, "batch_size": 4, "progress": False}
 
@@ -57,10 +53,11 @@ def test_train_model_rejects_a_bad_budget(copy, steps):
         ex.train_model("x", copy, steps, kind="none", **TINY)
 
 
-def test_accuracy_by_length_of_a_perfect_predictor_is_one(copy, monkeypatch):
+def test_bottleneck_curve_of_a_perfect_predictor_is_one(copy, monkeypatch):
     monkeypatch.setattr(ex, "predict", lambda model, examples, *a, **k: [e.tgt for e in examples])
-    curve = ex.accuracy_by_length(None, copy, bins=[(1, 3), (4, 6), (7, 9)])
-    assert curve == {"1-3": 1.0, "4-6": 1.0}  # the empty bin 7-9 is left out
+    bins = [(1, 3), (4, 6), (7, 9)]
+    _, curves = ex.bottleneck_experiment(copy, 1, {"m": {"kind": "none"}}, bins, **TINY)
+    assert curves["m"] == {"1-3": 1.0, "4-6": 1.0}  # the empty bin 7-9 is left out
 
 
 def test_accuracy_by_position_counts_each_position(copy, monkeypatch):
@@ -78,16 +75,6 @@ def test_bottleneck_experiment_returns_a_curve_per_model(copy):
     runs, curves = ex.bottleneck_experiment(copy, steps=2, models=models, bins=[(1, 6)], **TINY)
     assert list(runs) == list(curves) == ["plain", "attending"]
     assert all(0.0 <= c["1-6"] <= 1.0 for c in curves.values())
-
-
-def test_perplexity_is_exp_of_the_mean_token_loss(copy):
-    run = ex.train_model("p", copy, 2, kind="luong", **TINY)
-    batch = make_batch(copy.test, copy.src_vocab, copy.tgt_vocab)  # one batch: one mean
-    with torch.no_grad():
-        logits, _ = run.model.eval()(batch.src, batch.src_lengths, batch.tgt_in)
-    expected = math.exp(sequence_loss(logits, batch.tgt_out).item())
-    got = ex.perplexity(run.model, copy.test, copy.src_vocab, copy.tgt_vocab)
-    assert got == pytest.approx(expected, rel=1e-5)
 
 
 def test_score_comparison_rows_and_score_parameter_counts(dates):
@@ -113,14 +100,3 @@ def test_teacher_forced_attention_gives_one_row_per_target_token(dates):
     plain = ex.train_model("n", dates, 1, kind="none", **TINY)
     with pytest.raises(ValueError, match="no attention"):
         ex.teacher_forced_attention(plain.model, example, dates)
-
-
-def test_format_table_aligns_columns():
-    rows = {"dot": {"params": 0, "acc": 0.5}, "general": {"params": 4096, "acc": 0.25}}
-    assert ex.format_table(rows, "score").splitlines() == [
-        "score    params    acc",
-        "dot           0  0.500",
-        "general   4,096  0.250",
-    ]
-    with pytest.raises(ValueError, match="rows is empty"):
-        ex.format_table({})

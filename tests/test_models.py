@@ -7,7 +7,7 @@ import torch
 
 from course_lib.attention import context_vector, masked_softmax
 from course_lib.data.vocab import PAD
-from course_lib.models import Encoder, build_model, reverse_padded
+from course_lib.models import Encoder, ModelConfig, Seq2Seq, build_model, reverse_padded
 
 KINDS = ("none", "bahdanau", "luong")
 SRC_V, TGT_V = 11, 9
@@ -250,3 +250,25 @@ def test_dropout_acts_in_training_only(kind):
     assert not torch.allclose(first, plain(src, lengths, tgt_in)[0])
     torch.manual_seed(0)
     torch.testing.assert_close(dropped(src, lengths, tgt_in)[0], first)  # seeded: repeatable
+
+
+@pytest.mark.parametrize(
+    ("kind", "attends", "before"),
+    [("none", False, False), ("bahdanau", True, True), ("luong", True, False)],
+)
+def test_decoders_declare_what_they_are(kind, attends, before):
+    m = model(kind)
+    assert m.has_attention is m.decoder.has_attention is attends
+    assert m.decoder.attends_before_step is before
+
+
+def test_build_model_is_seq2seq_of_its_config():
+    config = ModelConfig("luong", SRC_V, TGT_V, 4, 6, score="concat", input_feeding=True)
+    a, b = (
+        Seq2Seq(config, seed=3),
+        build_model("luong", SRC_V, TGT_V, 4, 6, score="concat", input_feeding=True, seed=3),
+    )
+    assert a.config == b.config == config and config.enc_hidden == 6 and not config.bidirectional
+    for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    assert a.decoder.score.projects_keys  # the additive score projects keys once per sequence

@@ -7,7 +7,7 @@ import torch
 from matplotlib.collections import PathCollection
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from course_lib import plots
+from course_lib import diagrams, plots
 
 SRC = ["le", "chat", " ", "noir", "<eos>"]  # src_len 5, one blank to check it stays visible
 TGT = ["the", "black", "cat"]  # tgt_len 3
@@ -151,7 +151,7 @@ def test_plot_softmax_temperature_bars_match_softmax_of_scaled_scores():
     [("bahdanau", "previous state $h_{t-1}$ (query)", "context"), ("luong", "(query)", "tanh")],
 )
 def test_draw_architecture_labels_the_query_and_connects_the_boxes(kind, query, extra):
-    ax = plots.draw_architecture(kind, input_feeding=kind == "luong")
+    ax = diagrams.draw_architecture(kind, input_feeding=kind == "luong")
     texts = [t.get_text() for t in ax.texts]
     assert any(query in t for t in texts)
     assert any(extra in t for t in texts)
@@ -163,6 +163,6 @@ def test_draw_architecture_labels_the_query_and_connects_the_boxes(kind, query, 
 
 def test_draw_architecture_rejects_unknown_kinds():
     with pytest.raises(ValueError, match="kind must be one of"):
-        plots.draw_architecture("transformer")
+        diagrams.draw_architecture("transformer")
     with pytest.raises(ValueError, match="input_feeding"):
-        plots.draw_architecture("bahdanau", input_feeding=True)
+        diagrams.draw_architecture("bahdanau", input_feeding=True)

@@ -11,15 +11,9 @@ import torch
 from course_lib.data.batching import make_batch
 from course_lib.data.copy_reverse import make_copy_task
 from course_lib.data.vocab import PAD, build_vocabs
+from course_lib.evaluation import evaluate, exact_match_fn
 from course_lib.models import build_model
-from course_lib.training import (
-    REDRAWS_PER_BAR,
-    evaluate,
-    exact_match_fn,
-    progress_bar,
-    sequence_loss,
-    train,
-)
+from course_lib.training import REDRAWS_PER_BAR, progress_bar, sequence_loss, train
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from ._checks import check_float, check_query_keys, shape_str
+from ._validate import check_float, check_query_keys, shape_str
 from .masking import masked_softmax
 from .scores import (
     additive_score,

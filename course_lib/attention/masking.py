@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_float, shape_str
+from ._validate import check_float, shape_str
 
 
 def lengths_to_mask(lengths: torch.Tensor | Sequence[int], src_len: int) -> torch.Tensor:

@@ -1,4 +1,9 @@
-"""Score functions as nn.Modules, so a decoder owns the parameters and swaps scores by name."""
+"""Score functions as nn.Modules, so a decoder owns the parameters and swaps scores by name.
+
+Each module says whether it ``projects_keys``: True when it offers ``project_keys(keys)``, once
+per sequence, and ``score_projected(query, projected_keys)`` at every step (the additive score);
+False when ``forward(query, keys)`` is all there is.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_float, shape_str
+from ._validate import check_float, shape_str
 from .context import score_name
 from .scores import (
+    additive_from_projections,
     additive_score,
-    additive_score_projected,
     bilinear_score,
     dot_score,
     scaled_dot_score,
@@ -21,6 +26,8 @@ from .scores import (
 class DotScore(nn.Module):
     """h·s (Luong et al. 2015, https://arxiv.org/abs/1508.04025); no parameters."""
 
+    projects_keys = False
+
     def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return dot_score(query, keys)
 
@@ -28,12 +35,16 @@ class DotScore(nn.Module):
 class ScaledDotScore(nn.Module):
     """h·s/sqrt(d) (Vaswani et al. 2017, https://arxiv.org/abs/1706.03762); no parameters."""
 
+    projects_keys = False
+
     def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return scaled_dot_score(query, keys)
 
 
 class BilinearScore(nn.Module):
     """h^T W s, Luong et al.'s "general" score (https://arxiv.org/abs/1508.04025), W (d_q, d_k)."""
+
+    projects_keys = False
 
     def __init__(self, d_q: int, d_k: int):
         super().__init__()
@@ -60,6 +71,8 @@ class AdditiveScore(nn.Module):
     ``score_projected`` at every step, instead of projecting the same keys again each step.
     """
 
+    projects_keys = True
+
     def __init__(self, d_q: int, d_k: int, d_attn: int, chunk_size: int | None = None):
         super().__init__()
         self.chunk_size = chunk_size
@@ -80,9 +93,21 @@ class AdditiveScore(nn.Module):
         return self.w_key(keys)
 
     def score_projected(self, query: torch.Tensor, keys_proj: torch.Tensor) -> torch.Tensor:
-        """Scores for a raw query ``(batch, [tgt_len,] d_q)`` against keys from ``project_keys``."""
-        self._check_last("score_projected", "query", query, self.w_query.in_features, None)
-        return additive_score_projected(self.w_query(query), keys_proj, self.v, self.chunk_size)
+        """Scores for a raw query ``(batch, [tgt_len,] d_q)`` against keys from ``project_keys``.
+
+        Called at every decoding step: the raw inputs are checked here, once; the projected
+        query and the module's own ``v`` need no second check.
+        """
+        fn = "score_projected"
+        self._check_last(fn, "query", query, self.w_query.in_features, None)
+        self._check_last(fn, "keys_proj", keys_proj, self.v.shape[0], 3)
+        if query.dim() not in (2, 3) or query.shape[0] != keys_proj.shape[0]:
+            raise ValueError(
+                f"AdditiveScore.{fn}: query must be (batch, [tgt_len,] d_q) with the batch of "
+                f"keys_proj {shape_str(keys_proj)}, got {shape_str(query)}"
+            )
+        q = self.w_query(query)  # (batch, [tgt_len,] d_attn)
+        return additive_from_projections(fn, q, keys_proj, self.v, self.chunk_size)
 
     def _check_last(self, fn: str, name: str, x: object, size: int, dims: int | None) -> None:
         """Name the expected feature size before nn.Linear fails with a less helpful message."""

@@ -18,7 +18,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._checks import check_float, check_param, check_query_keys, shape_str
+from ._validate import check_float, check_param, check_query_keys, shape_str
 
 # Memory the additive score may use for one chunk of tanh activations, in bytes.
 ADDITIVE_CHUNK_BYTES = 16 * 2**20
@@ -86,7 +86,7 @@ def additive_score(
         raise ValueError(f"{fn}: v must have shape (d_attn,), got {shape_str(v)}")
     check_param(fn, "w_query", w_query, (v.shape[0], query.shape[-1]), query)
     check_param(fn, "w_key", w_key, (v.shape[0], keys.shape[-1]), query)
-    return additive_score_projected(query @ w_query.T, keys @ w_key.T, v, chunk_size)
+    return additive_from_projections(fn, query @ w_query.T, keys @ w_key.T, v, chunk_size)
 
 
 def additive_score_projected(
@@ -107,6 +107,21 @@ def additive_score_projected(
     fn = "additive_score_projected"
     check_query_keys(fn, query_proj, keys_proj, same_size=True)
     check_param(fn, "v", v, (keys_proj.shape[-1],), query_proj)
+    return additive_from_projections(fn, query_proj, keys_proj, v, chunk_size)
+
+
+def additive_from_projections(
+    fn: str,
+    query_proj: torch.Tensor,
+    keys_proj: torch.Tensor,
+    v: torch.Tensor,
+    chunk_size: int | None,
+) -> torch.Tensor:
+    """``additive_score_projected`` for inputs its caller ``fn`` has already validated.
+
+    Every public entry point checks its own inputs once, then calls this: a decoding step
+    does not validate the same tensors two or three times over.
+    """
     q = _as_steps(query_proj)
     batch, src_len, d_attn = keys_proj.shape
     if chunk_size is None:

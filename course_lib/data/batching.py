@@ -66,7 +66,8 @@ def alignment_matrix(alignment: Sequence[Span | None], tgt_len: int, src_len: in
     return mat
 
 
-def _pad(rows: list[list[int]]) -> torch.Tensor:
+def pad(rows: list[list[int]]) -> torch.Tensor:
+    """Token id rows as one (rows, longest) long tensor, PAD after each row's end."""
     width = max(len(r) for r in rows)
     return torch.tensor([r + [PAD] * (width - len(r)) for r in rows], dtype=torch.long)
 
@@ -96,9 +97,9 @@ def make_batch(
         examples.sort(key=lambda ex: len(ex.src), reverse=True)
     src_rows = [src_vocab.encode(ex.src, add_eos=src_eos) for ex in examples]
     tgt_ids = [tgt_vocab.encode(ex.tgt, add_eos=False) for ex in examples]
-    src = _pad(src_rows)  # (batch, src_len)
-    tgt_in = _pad([[SOS] + ids for ids in tgt_ids])  # (batch, tgt_len)
-    tgt_out = _pad([ids + [EOS] for ids in tgt_ids])  # (batch, tgt_len)
+    src = pad(src_rows)  # (batch, src_len)
+    tgt_in = pad([[SOS] + ids for ids in tgt_ids])  # (batch, tgt_len)
+    tgt_out = pad([ids + [EOS] for ids in tgt_ids])  # (batch, tgt_len)
     alignments = None
     if all(getattr(ex, "alignment", None) is not None for ex in examples):
         alignments = torch.stack(

@@ -118,7 +118,8 @@ class DateExample:
 
 
 def formats_for(lang: str) -> tuple[str, ...]:
-    """The format names available in ``lang`` (numeric formats exist in every language)."""
+    """The format names available in ``lang`` (numeric formats exist in every language): what
+    the generator draws from, and what the coverage test checks it draws."""
     _check_languages([lang])
     return tuple(name for name, per_lang in _TEMPLATES.items() if lang in per_lang)
 
@@ -133,14 +134,6 @@ def template(fmt: str, lang: str) -> str:
     if text is None:  # numeric: turn the name into a template, longest field names first
         text = re.sub(r"yyyy|yy|dd|d|mm|m", lambda mo: "{" + mo.group(0) + "}", fmt)
     return text
-
-
-def month_number(name: str, lang: str) -> int:
-    """1-12 for a full or abbreviated month name in ``lang``; the inverse of the tables above."""
-    for table in (MONTHS[lang], MONTHS_ABBR[lang]):
-        if name in table:
-            return table.index(name) + 1
-    raise ValueError(f"{name!r} is not a month name in {lang!r}")
 
 
 def _ordinal(day: int, lang: str) -> tuple[str, str]:

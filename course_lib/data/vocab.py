@@ -57,10 +57,6 @@ class Vocab:
         more = " ..." if len(self.itos) > 14 else ""
         return f"Vocab(size={len(self)}, tokens: {preview}{more})"
 
-    @property
-    def n_specials(self) -> int:
-        return len(self.specials)
-
     def encode(self, seq: Iterable[str], add_eos: bool = True, add_sos: bool = False) -> list[int]:
         """Indices for ``seq`` (unknown tokens become UNK), optionally framed by SOS/EOS."""
         if isinstance(seq, str):

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import psutil
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from course_lib.paths import COURSE_ROOT
+from course_lib.repro import THREADS
 
 # Folders of the course the notebooks may need, copied (relative layout kept) into the server root.
 COURSE_DIRS = ("notebooks", "exercises", "solutions", "tests/e2e/fixtures")
@@ -87,7 +88,7 @@ class LabServer:
     # ---- course copy -------------------------------------------------------------------------
     def copy_course(self) -> None:
         for rel in COURSE_DIRS:
-            src = REPO_ROOT / rel
+            src = COURSE_ROOT / rel
             if src.is_dir():
                 shutil.copytree(src, self.root / rel, ignore=COPY_IGNORE, dirs_exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -98,7 +99,7 @@ class LabServer:
         """Put back a pristine copy of one notebook before a test opens it."""
         dst = self.root / rel_path
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / rel_path, dst)
+        shutil.copy2(COURSE_ROOT / rel_path, dst)
         strip_outputs(dst)
 
     # ---- process -----------------------------------------------------------------------------
@@ -117,7 +118,7 @@ class LabServer:
             path.mkdir(parents=True, exist_ok=True)
             env[var] = str(path)
         env["JUPYTER_PLATFORM_DIRS"] = "1"
-        env.setdefault("OMP_NUM_THREADS", "2")
+        env.setdefault("OMP_NUM_THREADS", str(THREADS))
         env.pop("MPLBACKEND", None)  # the notebook picks its own matplotlib backend
         return env
 

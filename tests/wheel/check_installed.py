@@ -66,7 +66,7 @@ def score_models(tolerance: dict[str, float]) -> None:
     """
     from course_lib import checkpoints, metrics
     from course_lib.data.g2p import g2p_splits, to_examples
-    from course_lib.training import predict
+    from course_lib.evaluation import predict
 
     recorded = json.loads((checkpoints.PRETRAINED_DIR / "scores.json").read_text())
     test = to_examples(g2p_splits()["test"])

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from course_lib.data.vocab import EOS, PAD, SOS, UNK, Vocab
-from course_lib.decoding import beam_search, greedy_decode, translate
 from course_lib.models import build_model
+from course_lib.search import beam_search, greedy_decode, translate
 
 KINDS = ("none", "bahdanau", "luong")
 SRC_V = 10

@@ -1,4 +1,4 @@
-"""course_lib.explore against trusted references: greedy_decode, metrics, plain numpy."""
+"""course_lib.tracing against trusted references: greedy_decode and plain numpy."""
 
 from __future__ import annotations
 
@@ -8,21 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import metrics
 from course_lib.data import build_vocabs, make_batch, make_dates
-from course_lib.data.vocab import EOS
-from course_lib.decoding import beam_search, greedy_decode
-from course_lib.explore import (
-    alignment_offsets,
-    date_alignment_report,
-    g2p_predictor,
-    nearest_states,
-    project_2d,
-    sequence_log_prob,
-    text_table,
-    trace_decoding,
-)
 from course_lib.models import build_model
+from course_lib.search import greedy_decode
+from course_lib.tracing import g2p_predictor, nearest_states, project_2d, trace_decoding
 
 DATES = make_dates(12, seed=3)
 SRC_VOCAB, TGT_VOCAB = build_vocabs(make_dates(200, seed=1))
@@ -95,19 +84,6 @@ def test_projection_keeps_weighted_sums():
         project_2d(states[:1])
 
 
-def test_sequence_log_prob_matches_beam_search_score():
-    model = tiny("luong")
-    ex = DATES[2]
-    batch = make_batch([ex], SRC_VOCAB, TGT_VOCAB)
-    tokens, _, score = beam_search(
-        model, batch.src, batch.src_lengths, 3, 6, length_penalty=0.0, return_scores=True
-    )
-    out = TGT_VOCAB.decode(tokens[0])
-    stopped = EOS in tokens[0].tolist()  # EOS reached, or cut by max_len
-    got = sequence_log_prob(model, ex.src, out, SRC_VOCAB, TGT_VOCAB, add_eos=stopped)
-    assert got == pytest.approx(float(score[0]), abs=1e-4)
-
-
 def test_g2p_predictor_shapes():
     letters = list("abcdefghijklmnopqrstuvwxyz'")
     phones = ["AA", "B", "K", "D", "EH"]
@@ -118,42 +94,3 @@ def test_g2p_predictor_shapes():
     assert got_letters == list("word")
     assert weights.shape == (len(phonemes), 4)
     assert set(phonemes) <= set(phones)
-
-
-def test_date_alignment_report_agrees_with_metrics():
-    model = tiny("bahdanau")
-    report = date_alignment_report(model, DATES, SRC_VOCAB, TGT_VOCAB, batch_size=5)
-    batch = make_batch(DATES, SRC_VOCAB, TGT_VOCAB)
-    with torch.no_grad():
-        _, weights = model.eval()(batch.src, batch.src_lengths, batch.tgt_in)
-    expected = metrics.alignment_accuracy(weights, batch.alignments)
-    assert report["all"] == pytest.approx(expected, abs=1e-12)
-    assert set(report) == {"all", "year", "month", "day", "sharpness"}
-    assert 0 < report["sharpness"] <= 1
-
-
-def test_text_table_aligns_and_formats():
-    rows = [["a", 0.5, 1200], ["bbb", 1.0, 7], ["chance", "-", 0.25]]
-    table = text_table(["model", "acc", "params"], rows, ["acc"])
-    lines = table.splitlines()
-    assert lines[0].split() == ["model", "acc", "params"]
-    assert lines[2].split() == ["a", "50.0%", "1,200"]
-    assert lines[4].split() == ["chance", "-", "0.25"]
-    assert len({len(line) for line in lines[:2]}) == 1
-    with pytest.raises(ValueError, match="3 cells"):
-        text_table(["a", "b"], [[1, 2, 3]])
-
-
-def test_alignment_offsets_on_hand_made_weights():
-    class Fixed(torch.nn.Module):
-        """Attends to position 2 at every step, whatever the input."""
-
-        def forward(self, src, lengths, tgt_in):
-            weights = torch.zeros(*tgt_in.shape, src.shape[1])
-            weights[..., 2] = 1.0
-            return None, weights
-
-    ex = SimpleNamespace(src=list("abcdef"), tgt=list("xyz"), alignment=[(2, 3), (0, 1), None])
-    vocab = build_vocabs([ex])
-    offsets = alignment_offsets(Fixed(), [ex], *vocab)
-    assert offsets == {0: 0.5, 2: 0.5}  # inside the first span, two to the right of the second

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import torch
 
-from course_lib.data.batching import Example, make_batch
+from course_lib.data.batching import pad
 from course_lib.data.vocab import EOS, PAD, SOS, UNK, Vocab
 
 FORBIDDEN = (PAD, SOS, UNK)
@@ -31,11 +31,28 @@ def eval_mode(model: torch.nn.Module):
         model.train(was_training)
 
 
+def without_forbidden(logits: torch.Tensor) -> torch.Tensor:
+    """A copy of ``logits (..., vocab)`` with the forbidden tokens at -inf: what decoding picks
+    from, so every probability the course reports is over the tokens a model may output."""
+    logits = logits.clone()
+    logits[..., list(FORBIDDEN)] = float("-inf")
+    return logits
+
+
 def _log_probs(logits: torch.Tensor) -> torch.Tensor:
     """Log-probabilities over the tokens a decoder may output (forbidden ones get -inf)."""
-    logits = logits.clone()
-    logits[:, list(FORBIDDEN)] = float("-inf")
-    return torch.log_softmax(logits, dim=-1)
+    return torch.log_softmax(without_forbidden(logits), dim=-1)
+
+
+def encode_sources(
+    sources: Sequence[Sequence[str]], src_vocab: Vocab
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source token sequences as a padded batch, encoded as in training (no EOS appended):
+    ``(src (batch, src_len), src_lengths (batch,))``."""
+    rows = [src_vocab.encode(list(tokens), add_eos=False) for tokens in sources]
+    if not rows or not all(rows):
+        raise ValueError("every source needs at least one token (got an empty one or none)")
+    return pad(rows), torch.tensor([len(r) for r in rows], dtype=torch.long)
 
 
 def _check_max_len(max_len: int) -> None:
@@ -158,18 +175,18 @@ def translate(
     outputs, all_weights = [], []
     sources = [list(s) for s in sources]
     for start in range(0, len(sources), batch_size):
-        chunk = [Example(src=s, tgt=["?"]) for s in sources[start : start + batch_size]]
-        batch = make_batch(chunk, src_vocab, tgt_vocab)
+        chunk = sources[start : start + batch_size]
+        src, src_lengths = encode_sources(chunk, src_vocab)
         if beam_size == 1:
-            tokens, weights = greedy_decode(model, batch.src, batch.src_lengths, max_len)
+            tokens, weights = greedy_decode(model, src, src_lengths, max_len)
         else:
             tokens, weights = beam_search(
-                model, batch.src, batch.src_lengths, beam_size, max_len, length_penalty
+                model, src, src_lengths, beam_size, max_len, length_penalty
             )
         for row in range(len(chunk)):
             ids = tokens[row].tolist()
             n_out = ids.index(EOS) + 1 if EOS in ids else len(ids) - ids.count(PAD)
             outputs.append(tgt_vocab.decode(ids[:n_out]))
-            src_len = int(batch.src_lengths[row])
+            src_len = int(src_lengths[row])
             all_weights.append(None if weights is None else weights[row, :n_out, :src_len])
     return outputs, all_weights
