@@ -276,14 +276,39 @@ def _decode_examples():
     return [(step, h0, tgt_in, False), (step, h0, tgt_in, True)]
 
 
+def _feedback_matters(step, h0, tgt_in) -> bool:
+    """True when greedy decoding's later tokens depend on which tokens are fed back.
+
+    A step that predicts the same token whatever it is fed cannot tell greedy decoding from a
+    loop that feeds anything else (the first prediction, the gold token); such draws are redrawn.
+    """
+    greedy = _run(step, h0, tgt_in, True)[0]  # (batch, tgt_len)
+    fed_first = greedy.clone()
+    inputs, h = tgt_in[:, 0], h0
+    for t in range(tgt_in.shape[1]):
+        logits, h, _ = step(inputs, h)
+        fed_first[:, t] = logits.argmax(-1)
+        inputs = fed_first[:, 0]
+    return not torch.equal(greedy, fed_first) and not torch.equal(
+        greedy, _run(step, h0, tgt_in, False)[0]
+    )
+
+
 def _decode_stress(gen: torch.Generator):
-    """Steps whose input token matters (a large embedding), over 1 to 7 target steps."""
+    """Steps whose input token matters (a large embedding), over 1 to 7 target steps.
+
+    Cases of 4 steps or more are redrawn (up to 50 times) until the fed-back tokens change the
+    output, so that greedy decoding, teacher forcing and other feeding rules all differ.
+    """
     cases = []
     for batch, tgt_len in [(1, pick(gen, 4, 7)), (pick(gen, 2, 4), 1), (3, pick(gen, 5, 7))]:
-        src_len, vocab = pick(gen, 1, 6), pick(gen, 8, 14)
-        lengths = random_lengths(gen, batch, src_len)
-        step, h0 = _make_step(gen, batch, src_len, vocab, lengths, embed_scale=3.0)
-        tgt_in = torch.randint(0, vocab, (batch, tgt_len), generator=gen)
+        for _ in range(50):
+            src_len, vocab = pick(gen, 1, 6), pick(gen, 8, 14)
+            lengths = random_lengths(gen, batch, src_len)
+            step, h0 = _make_step(gen, batch, src_len, vocab, lengths, embed_scale=3.0)
+            tgt_in = torch.randint(0, vocab, (batch, tgt_len), generator=gen)
+            if tgt_len < 4 or _feedback_matters(step, h0, tgt_in):
+                break
         cases += [(step, h0, tgt_in, False), (step, h0, tgt_in, True)]
     return cases
 
