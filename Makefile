@@ -28,7 +28,10 @@ export PYTHONHASHSEED := 0
 export GOMP_SPINCOUNT := 10000
 # `make test` runs every stage, even after a failure, and reports each (scripts/run_stages.py).
 TEST_STAGES := lint test-unit test-notebooks test-portability test-wheel test-e2e
-NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=300
+# Seconds a notebook cell may run under nbval: the longest training cell takes about 70 s on an
+# idle 2-core machine, and several times that on a busy or slower one.
+CELL_TIMEOUT ?= 600
+NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=$(CELL_TIMEOUT)
 
 .PHONY: help venv lab test test-unit lint test-notebooks test-portability test-wheel test-e2e \
         notebooks exercises \
