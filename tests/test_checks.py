@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from course_lib import checks
-from course_lib.checks import CheckFailed, NotImplementedYet
+from course_lib.checks import CheckFailed
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_CHECKS = sorted(name for name in checks.__all__ if name.startswith("check_"))
@@ -46,11 +46,12 @@ def test_solution_answers_pass_their_checks(path, capsys):
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "exercises").glob("*.ipynb")), ids=lambda p: p.stem)
-def test_untouched_exercise_checks_say_not_implemented(path):
+def test_untouched_exercise_checks_say_not_implemented_without_raising(path, capsys):
     outcomes = _run_cells(path)
-    assert outcomes
-    for error in outcomes.values():
-        assert isinstance(error, NotImplementedYet) and "not implemented yet" in str(error)
+    assert outcomes and all(error is None for error in outcomes.values()), outcomes
+    out = capsys.readouterr().out
+    assert out.count("◻") == out.count("not implemented yet") == len(outcomes)
+    assert "✓" not in out
 
 
 def _not_yet(*args):
@@ -58,9 +59,10 @@ def _not_yet(*args):
 
 
 @pytest.mark.parametrize("name", ALL_CHECKS)
-def test_every_check_reports_not_implemented(name):
-    with pytest.raises(NotImplementedYet, match="not implemented yet"):
-        getattr(checks, name)(_not_yet)
+def test_every_check_reports_not_implemented_in_one_line(name, capsys):
+    getattr(checks, name)(_not_yet)  # no exception: "Run All" goes on to the next part
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("◻ ") and "not implemented yet" in line
 
 
 # ---- correct answers written differently from the solutions --------------------------------

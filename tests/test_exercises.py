@@ -93,6 +93,14 @@ def test_validation_catches_broken_metadata():
         exercises.validate(nb, "nb")
 
 
+def test_check_cells_must_let_run_all_go_on():
+    nb = _read(ROOT / "solutions" / "03_softmax_weights.ipynb")
+    check = next(c for c in nb.cells if _meta(c).get("grade"))
+    check.metadata["tags"] = []
+    with pytest.raises(exercises.SolutionFormatError, match="raises-exception"):
+        exercises.validate(nb, "nb")
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_layout_and_nbgrader_metadata(name):
     solution = _read(ROOT / "solutions" / f"{name}.ipynb")
