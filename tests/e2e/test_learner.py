@@ -1,0 +1,150 @@
+"""The learner's side in a real browser: Run All past unfinished and wrong parts, short feedback,
+and a workspace lesson that still shows its widgets after a save and a reopen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+
+import nbformat
+import pytest
+from e2e_lab import LabPage
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+EXERCISE = "work/exercises/03_softmax_weights.ipynb"
+LESSON = "work/notebooks/05_full_model.ipynb"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+# Part 1 wrong (softmax over the target axis), part 2 left as released, part 3 right.
+ANSWERS = {
+    "03_attention_weights_answer": (
+        "def attention_weights(scores):\n    return torch.softmax(scores, dim=1)"
+    ),
+    "03_masked_softmax_answer": (
+        "def masked_softmax(scores, mask):\n"
+        "    scores = scores.masked_fill(~mask[:, None, :], float('-inf'))\n"
+        "    return torch.softmax(scores, dim=-1)"
+    ),
+}
+
+# True once every non-empty code cell of the open notebook has an execution number (a failed
+# cell does not stop the wait: the test is about the cells after it).
+ALL_NUMBERED_JS = """
+() => {
+  const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+  if (!nb) return false;
+  return [...nb.querySelectorAll('.jp-CodeCell')].every(cell => {
+    const source = (cell.querySelector('.cm-content')?.textContent || '').trim();
+    const prompt = (cell.querySelector('.jp-InputArea-prompt')?.textContent || '').trim();
+    return source === '' || /^\\[\\d+\\]:$/.test(prompt);
+  });
+}
+"""
+OUTPUT_TEXTS_JS = """
+(nb) => [...nb.querySelectorAll('.jp-OutputArea-output')].map(el => el.textContent)
+"""
+
+
+def _menu(lab: LabPage, menu: str, command: str) -> None:
+    lab.page.locator(".lm-MenuBar-item", has_text=menu).first.click()
+    item = lab.page.locator(f".lm-Menu-item[data-command='{command}']")
+    expect(item).to_have_count(1)
+    item.click()
+
+
+def _run_all_to_the_end(lab: LabPage, timeout_ms: float, shot) -> None:
+    _menu(lab, "Run", "runmenu:run-all")
+    try:
+        lab.page.wait_for_function(ALL_NUMBERED_JS, timeout=timeout_ms, polling=200)
+        lab.wait_kernel_idle(timeout=timeout_ms)
+    except Exception:
+        lab.page.screenshot(path=shot, full_page=True)
+        raise
+
+
+def _outputs(lab: LabPage) -> list[str]:
+    return lab.page.locator(".jp-NotebookPanel .jp-Notebook").evaluate(OUTPUT_TEXTS_JS)
+
+
+def _write_answers(path, answers: dict[str, str]) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.id in answers:
+            cell.source = answers[cell.id]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def lab(lab_server, browser):
+    page = LabPage.open(browser, lab_server.url, lab_server.token)
+    yield page
+    with contextlib.suppress(Exception):
+        page.close()
+    lab_server.shutdown_kernels()
+
+
+def test_run_all_goes_past_wrong_and_unfinished_parts(lab_server, lab, artifacts_dir):
+    _write_answers(lab_server.root / EXERCISE, ANSWERS)
+    lab.open_notebook(EXERCISE, workspace="e2e-learner-run-all")
+    _run_all_to_the_end(lab, 120_000, artifacts_dir / "exercise-run-all-FAILED.png")
+    texts = _outputs(lab)
+    lab.page.screenshot(path=artifacts_dir / "exercise-run-all.png", full_page=True)
+
+    wrong = [t for t in texts if t.startswith("✗ attention_weights:")]
+    assert len(wrong) == 1, texts
+    assert "wrong axis" in wrong[0] and len(wrong[0].splitlines()) <= 3, wrong[0]
+    assert any(t.startswith("◻ lengths_to_mask: not implemented yet") for t in texts), texts
+    assert any(t.strip() == "✓ masked_softmax passed" for t in texts), texts
+    shown = "\n".join(texts)
+    assert "Traceback" not in shown and "course_lib" not in shown and "softmax(dim=-1)" not in shown
+    assert lab.page.get_by_text("official Jupyter news").count() == 0
+    assert not lab.take_console_errors()
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_saved_lesson_shows_its_widgets_when_reopened(lab_server, lab, browser, artifacts_dir):
+    original = lab_server.root / "notebooks" / "05_full_model.ipynb"
+    before = _digest(original)
+    lab.open_notebook(LESSON, workspace="e2e-learner-save")
+    _menu(lab, "Edit", "editmenu:clear-all")  # so that "every cell numbered" means this run
+    _run_all_to_the_end(lab, 300_000, artifacts_dir / "lesson-run-all-FAILED.png")
+    _menu(lab, "File", "docmanager:save")
+    saved = lab_server.root / LESSON
+    views = set()
+
+    def saved_with_state() -> bool:
+        nb = json.loads(saved.read_text(encoding="utf-8"))
+        state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+        views.clear()
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                view = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+                if view:
+                    views.add(view["model_id"])
+        return bool(views) and views <= set(state)
+
+    expect(lab.page.locator(".jp-mod-dirty")).to_have_count(0, timeout=30_000)
+    assert saved_with_state(), "the saved lesson lacks the state of the widgets it shows"
+    lab.close()
+    lab_server.shutdown_kernels()
+
+    again = LabPage.open(browser, lab_server.url, lab_server.token)
+    try:
+        again.open_notebook(LESSON, workspace="e2e-learner-reopen")
+        notebook = again.page.locator(".jp-NotebookPanel .jp-Notebook")
+        expect(notebook.locator(".decoder-step-explorer")).to_have_count(1, timeout=30_000)
+        expect(notebook.locator(".g2p-explorer")).to_have_count(1)
+        again.page.screenshot(path=artifacts_dir / "lesson-reopened.png", full_page=True)
+        shown = "\n".join(notebook.evaluate(OUTPUT_TEXTS_JS))
+        assert "Error displaying widget" not in shown and "model not found" not in shown
+        assert not again.take_console_errors()
+    finally:
+        again.close()
+    assert _digest(original) == before, "the course's own lesson was modified"
