@@ -153,6 +153,11 @@ def _accuracy_loop(weights, gold):
     return torch.tensor(hits / total)
 
 
+def _empty_rows_by_nan_to_num(scores, mask):
+    weights = scores.masked_fill(~mask[:, None, :], NEG).softmax(-1)
+    return torch.nan_to_num(weights, nan=0.0)
+
+
 EQUIVALENT = [
     (
         "check_last_valid_state",
@@ -181,6 +186,10 @@ EQUIVALENT = [
     ),
     ("check_masked_softmax", lambda s, m: s.masked_fill(~m.unsqueeze(1), -1e9).softmax(-1)),
     ("check_masked_softmax", _masked_by_multiplying),
+    ("check_temperature_weights", lambda s, t: _manual_softmax(s * (1 / t))),
+    ("check_weights_entropy", lambda w: -(w * w.clamp_min(1e-30).log()).sum(-1)),
+    ("check_weights_entropy", lambda w: -torch.where(w > 0, w * w.log(), 0.0).sum(-1)),
+    ("check_empty_row_softmax", _empty_rows_by_nan_to_num),
     ("check_context_vector", _context_einsum),
     ("check_context_vector", lambda w, v: torch.stack([w[b] @ v[b] for b in range(len(w))])),
     ("check_attend", _attend_loop),

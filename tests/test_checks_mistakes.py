@@ -128,6 +128,37 @@ CASES = [
     ("bahdanau_query_h_t", checks.check_bahdanau_step, lambda *a: _bahdanau(*a, late=True)),
     ("luong_predicts_from_h_t", checks.check_luong_step, lambda *a: _luong(*a, from_h_t=True)),
     ("weights_not_normalised", checks.check_attention_weights, lambda s: s.exp()),
+    (
+        "temperature_multiplied",
+        checks.check_temperature_weights,
+        lambda s, t: (s * t).softmax(-1),
+    ),
+    (
+        "temperature_after_softmax",
+        checks.check_temperature_weights,
+        lambda s, t: s.softmax(-1) / t,
+    ),
+    (
+        "entropy_zero_weights_nan",
+        checks.check_weights_entropy,
+        lambda w: -(w * w.log()).sum(-1),
+    ),
+    ("entropy_sign", checks.check_weights_entropy, lambda w: torch.special.xlogy(w, w).sum(-1)),
+    (
+        "empty_row_nan",
+        checks.check_empty_row_softmax,
+        lambda s, m: s.masked_fill(~_keep(m), NEG).softmax(-1),
+    ),
+    (
+        "empty_row_uniform",
+        checks.check_empty_row_softmax,
+        lambda s, m: s.masked_fill(~_keep(m), -1e9).softmax(-1),
+    ),
+    (
+        "softmax_overflow",
+        checks.check_attention_weights,
+        lambda s: s.exp() / s.exp().sum(-1, keepdim=True),
+    ),
     ("weights_not_normalised", checks.check_attention_weights, torch.sigmoid),
     (
         "weights_not_normalised",

@@ -33,11 +33,17 @@ from .ex02_score_functions import (
 )
 from .ex03_softmax_weights import (
     ATTENTION_WEIGHTS,
+    EMPTY_ROW_SOFTMAX,
     LENGTHS_TO_MASK,
     MASKED_SOFTMAX,
+    TEMPERATURE_WEIGHTS,
+    WEIGHTS_ENTROPY,
     check_attention_weights,
+    check_empty_row_softmax,
     check_lengths_to_mask,
     check_masked_softmax,
+    check_temperature_weights,
+    check_weights_entropy,
 )
 from .ex04_context_vector import ATTEND, CONTEXT_VECTOR, check_attend, check_context_vector
 from .ex05_full_model import (
@@ -72,6 +78,9 @@ PARTS: dict[str, Part] = {
         ATTENTION_WEIGHTS,
         LENGTHS_TO_MASK,
         MASKED_SOFTMAX,
+        TEMPERATURE_WEIGHTS,
+        WEIGHTS_ENTROPY,
+        EMPTY_ROW_SOFTMAX,
         CONTEXT_VECTOR,
         ATTEND,
         BAHDANAU_STEP,
@@ -98,6 +107,7 @@ __all__ = [
     "check_context_vector",
     "check_decode",
     "check_dot_score",
+    "check_empty_row_softmax",
     "check_hard_alignment",
     "check_last_valid_state",
     "check_lengths_to_mask",
@@ -107,6 +117,8 @@ __all__ = [
     "check_mlp_score",
     "check_reverse_valid",
     "check_scaled_dot_score",
+    "check_temperature_weights",
     "check_time_lags",
+    "check_weights_entropy",
     "example_map",
 ]

@@ -46,6 +46,35 @@ MISTAKES: dict[str, str] = {
         "the weights do not sum to one over the source positions. Use a softmax (exponentiate, "
         "then divide by the row sum); exponentiating alone or dividing raw scores is not enough."
     ),
+    "softmax_overflow": (
+        "your weights are NaN for large scores: exp() of a score near 1000 overflows to inf, and "
+        "inf / inf is NaN. Subtract each row's maximum from the scores before exp() (the max "
+        "trick of lesson 03): the weights stay the same, and the largest exponent is exp(0) = 1."
+    ),
+    "temperature_multiplied": (
+        "the scores were multiplied by T. Divide them by the temperature: T above 1 flattens "
+        "the weights, T below 1 sharpens them."
+    ),
+    "temperature_after_softmax": (
+        "the weights were divided by T after the softmax, so they no longer sum to one. Divide "
+        "the scores by T before the softmax."
+    ),
+    "entropy_zero_weights_nan": (
+        "the entropy is NaN where a weight is exactly 0 (padding): 0 * log(0) is 0 * -inf = NaN "
+        "in floating point. Count those terms as 0, e.g. with torch.special.xlogy(w, w)."
+    ),
+    "entropy_sign": (
+        "the entropy came out negative. H = -sum_k a_k log a_k: the log of a weight is at most "
+        "0, so keep the minus sign in front of the sum."
+    ),
+    "empty_row_nan": (
+        "a sentence of nothing but padding got NaN weights: a softmax over a row of -inf is "
+        "0 / 0. Give such rows weights of exactly 0, e.g. torch.where over mask.any(-1)."
+    ),
+    "empty_row_uniform": (
+        "a sentence of nothing but padding got nonzero weights (a large negative number instead "
+        "of -inf spreads them evenly over the padding). Its weights must all be exactly 0."
+    ),
     "context_wrong_axis": (
         "the context is summed over the wrong axis. Weight each value vector by its attention "
         "weight and sum over the source positions (src_len), keeping the feature axis."

@@ -16,7 +16,11 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 EXERCISE = "work/exercises/03_softmax_weights.ipynb"
-LESSON = "work/notebooks/05_full_model.ipynb"
+# lessons whose widgets must survive a save: (notebook, root classes of its widgets, run-all budget)
+LESSONS = [
+    ("work/notebooks/03_softmax_weights.ipynb", ("temperature-explorer",), 120_000),
+    ("work/notebooks/05_full_model.ipynb", ("decoder-step-explorer", "g2p-explorer"), 300_000),
+]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 # Part 1 wrong (softmax over the target axis), part 2 left as released, part 3 right.
@@ -61,9 +65,13 @@ def _run_all_to_the_end(lab: LabPage, timeout_ms: float, shot) -> None:
     try:
         lab.page.wait_for_function(ALL_NUMBERED_JS, timeout=timeout_ms, polling=200)
         lab.wait_kernel_idle(timeout=timeout_ms)
-    except Exception:
+    except Exception as err:
         lab.page.screenshot(path=shot, full_page=True)
-        raise
+        prompts = lab.page.locator(".jp-NotebookPanel .jp-InputArea-prompt").all_text_contents()
+        errors = lab.take_console_errors()
+        raise AssertionError(
+            f"run all did not finish: prompts {prompts}, console {errors}"
+        ) from err
 
 
 def _outputs(lab: LabPage) -> list[str]:
@@ -109,14 +117,18 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_saved_lesson_shows_its_widgets_when_reopened(lab_server, lab, browser, artifacts_dir):
-    original = lab_server.root / "notebooks" / "05_full_model.ipynb"
+@pytest.mark.parametrize(("lesson", "widgets", "budget_ms"), LESSONS, ids=["03", "05"])
+def test_saved_lesson_shows_its_widgets_when_reopened(
+    lab_server, lab, browser, artifacts_dir, lesson, widgets, budget_ms
+):
+    name = lesson.rsplit("/", 1)[1]
+    original = lab_server.root / "notebooks" / name
     before = _digest(original)
-    lab.open_notebook(LESSON, workspace="e2e-learner-save")
+    lab.open_notebook(lesson, workspace=f"e2e-learner-save-{name[:2]}")
     _menu(lab, "Edit", "editmenu:clear-all")  # so that "every cell numbered" means this run
-    _run_all_to_the_end(lab, 300_000, artifacts_dir / "lesson-run-all-FAILED.png")
+    _run_all_to_the_end(lab, budget_ms, artifacts_dir / f"lesson-{name[:2]}-run-all-FAILED.png")
     _menu(lab, "File", "docmanager:save")
-    saved = lab_server.root / LESSON
+    saved = lab_server.root / lesson
     views = set()
 
     def saved_with_state() -> bool:
@@ -137,11 +149,13 @@ def test_saved_lesson_shows_its_widgets_when_reopened(lab_server, lab, browser, 
 
     again = LabPage.open(browser, lab_server.url, lab_server.token)
     try:
-        again.open_notebook(LESSON, workspace="e2e-learner-reopen")
+        again.open_notebook(lesson, workspace=f"e2e-learner-reopen-{name[:2]}")
         notebook = again.page.locator(".jp-NotebookPanel .jp-Notebook")
-        expect(notebook.locator(".decoder-step-explorer")).to_have_count(1, timeout=30_000)
-        expect(notebook.locator(".g2p-explorer")).to_have_count(1)
-        again.page.screenshot(path=artifacts_dir / "lesson-reopened.png", full_page=True)
+        for widget in widgets:
+            expect(notebook.locator(f".{widget}")).to_have_count(1, timeout=30_000)
+        again.page.screenshot(
+            path=artifacts_dir / f"lesson-{name[:2]}-reopened.png", full_page=True
+        )
         shown = "\n".join(notebook.evaluate(OUTPUT_TEXTS_JS))
         assert "Error displaying widget" not in shown and "model not found" not in shown
         assert not again.take_console_errors()
