@@ -13,6 +13,7 @@ the grader (`course_lib.grade`) uses it to judge answers outside the learner's k
 
 from ._core import CheckFailed, NotImplementedYet
 from ._part import Part
+from ._progress import progress
 from .ex01_bottleneck import (
     LAST_VALID_STATE,
     REVERSE_VALID,
@@ -121,4 +122,5 @@ __all__ = [
     "check_time_lags",
     "check_weights_entropy",
     "example_map",
+    "progress",
 ]

@@ -23,7 +23,8 @@ LESSONS = [
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
-# Part 1 wrong (softmax over the target axis), part 2 left as released, part 3 right.
+# Part 1 wrong (softmax over the target axis), part 2 left as released, part 3 right, the
+# others left as released.
 ANSWERS = {
     "03_attention_weights_answer": (
         "def attention_weights(scores):\n    return torch.softmax(scores, dim=1)"
@@ -107,6 +108,12 @@ def test_run_all_goes_past_wrong_and_unfinished_parts(lab_server, lab, artifacts
     assert "wrong axis" in wrong[0] and len(wrong[0].splitlines()) <= 3, wrong[0]
     assert any(t.startswith("◻ lengths_to_mask: not implemented yet") for t in texts), texts
     assert any(t.strip() == "✓ masked_softmax passed" for t in texts), texts
+    (progress,) = [t for t in texts if t.startswith("Your progress")]
+    rows = {line.split()[1]: line.split()[:3] for line in progress.splitlines()[1:-1]}
+    assert rows["attention_weights"] == ["✗", "attention_weights", "0/1"], progress
+    assert rows["lengths_to_mask"] == ["◻", "lengths_to_mask", "0/1"], progress
+    assert rows["masked_softmax"] == ["✓", "masked_softmax", "3/3"], progress
+    assert progress.splitlines()[-1].split() == ["total", "3/10"], progress
     shown = "\n".join(texts)
     assert "Traceback" not in shown and "course_lib" not in shown and "softmax(dim=-1)" not in shown
     assert lab.page.get_by_text("official Jupyter news").count() == 0
