@@ -303,3 +303,33 @@ def test_recognised_mistakes_differ_from_the_right_answer():
     forced, free = _run(step, h0, tgt_in, False), _run(step, h0, tgt_in, True)
     assert not torch.equal(forced[0], free[0])
     assert math.isfinite(free[1].sum().item())
+
+
+def _decode_reading_past_the_end(step, h0, tgt_in, greedy):
+    tokens, weights, inputs, h = [], [], tgt_in[:, 0], h0
+    for t in range(tgt_in.shape[1]):
+        logits, h, w = step(inputs, h)
+        tokens.append(logits.argmax(-1))
+        weights.append(w)
+        inputs = tokens[-1] if greedy else tgt_in[:, t + 1]  # IndexError at the last step
+    return torch.stack(tokens, 1), torch.stack(weights, 1)
+
+
+def test_decode_index_error_at_the_last_step_has_its_own_hint():
+    with pytest.raises(CheckFailed, match="raised IndexError") as info:
+        checks.check_decode(_decode_reading_past_the_end)
+    assert "no next gold token" in str(info.value)
+    assert "stack the tokens" not in str(info.value)  # not the generic hint
+
+
+def test_grader_gives_the_same_index_error_hint():
+    from course_lib.grade.grader import Limits
+    from course_lib.grade.outcome import _error_message
+
+    error = {"type": "IndexError", "message": "index 4 is out of bounds for dimension 1"}
+    status, message = _error_message(checks.PARTS["decode"], None, error, {}, Limits())
+    assert status == "failed" and "no next gold token" in message
+    other = {"type": "RuntimeError", "message": "shape mismatch"}
+    assert (
+        "stack the tokens" in _error_message(checks.PARTS["decode"], None, other, {}, Limits())[1]
+    )

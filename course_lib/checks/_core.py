@@ -110,7 +110,9 @@ def _snapshot(values: Sequence[object]) -> list[torch.Tensor | None]:
     return [v.detach().clone() if isinstance(v, torch.Tensor) else None for v in values]
 
 
-def call(part: str, fn: Callable, *args: object, on_error: str = "") -> object:
+def call(
+    part: str, fn: Callable, *args: object, on_error: str | Callable[[str], str] = ""
+) -> object:
     """Run the learner's function; turn every way it can go wrong into a CheckFailed with a hint."""
     __tracebackhide__ = True
     if not callable(fn):
@@ -133,7 +135,8 @@ def call(part: str, fn: Callable, *args: object, on_error: str = "") -> object:
     except CheckFailed:
         raise
     except Exception as err:  # the learner's bug, reported in one line rather than a traceback
-        extra = f" {on_error}" if on_error else ""
+        hint_text = on_error(type(err).__name__) if callable(on_error) else on_error
+        extra = f" {hint_text}" if hint_text else ""
         message = f"{part}: your code raised {type(err).__name__}: {err}.{extra}"
         raise CheckFailed(message.replace("..", "."), cause=err) from None
     for value, copy in zip(args, before, strict=True):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -36,6 +36,8 @@ class Part:
     grad_outputs: positions of the outputs the gradients flow from (None: the result itself).
     exact: judge on the float32 inputs themselves (argmax-based parts, where float64 could
         break a near tie differently), not on float64 copies.
+    error_hints: a hint by exception name (e.g. "IndexError") when the answer raises; on_error
+        for any other exception.
     """
 
     name: str
@@ -47,6 +49,11 @@ class Part:
     grad_args: tuple[int, ...] = ()
     grad_outputs: tuple[int, ...] | None = None
     exact: bool = False
+    error_hints: dict[str, str] = field(default_factory=dict)
+
+    def hint_for_error(self, kind: str) -> str:
+        """What to add to "your code raised <kind>: ..." for this part."""
+        return self.error_hints.get(kind, self.on_error)
 
 
 def run_check(part: Part, fn: Callable) -> None:
@@ -60,7 +67,7 @@ def run_check(part: Part, fn: Callable) -> None:
     try:
         for args in part.examples():
             pristine = copy.deepcopy(args)  # the judge never sees modules edited in place
-            result = call(part.name, fn, *args, on_error=part.on_error)
+            result = call(part.name, fn, *args, on_error=part.hint_for_error)
             part.judge(pristine, result)
     except NotImplementedYet as todo:
         LAST_RESULTS[part.name] = "not_implemented"

@@ -332,8 +332,20 @@ def _judge_decode(args, result) -> None:
     compare(part, label, weights, expected[1], [Candidate(mistake, other[1])], DECODE_WHERE)
 
 
+# Reading tgt_in[:, t + 1] at the last step t = tgt_len - 1 is one past the end.
+DECODE_INDEX_ERROR = (
+    "At the last step there is no next gold token: tgt_in[:, t + 1] exists only while "
+    "t + 1 < tgt_len, so prepare the next input only then (the last step needs none)."
+)
+
 DECODE = Part(
-    "decode", _decode_examples, _decode_stress, _judge_decode, on_error=DECODE_WHERE, exact=True
+    "decode",
+    _decode_examples,
+    _decode_stress,
+    _judge_decode,
+    on_error=DECODE_WHERE,
+    exact=True,
+    error_hints={"IndexError": DECODE_INDEX_ERROR},
 )
 
 

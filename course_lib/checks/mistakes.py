@@ -129,8 +129,8 @@ MISTAKES: dict[str, str] = {
         "W_c is applied to [c_t; h_t] instead of [h_t; c_t]: put the decoder state first."
     ),
     "teacher_forcing_feeds_prediction": (
-        "with greedy=False you fed back the predictions. Teacher forcing feeds the gold token "
-        "tgt_in[:, t] at every step t."
+        "with greedy=False you fed back the predictions. Teacher forcing feeds the gold token: "
+        "after step t, the next input is tgt_in[:, t + 1], whatever the model predicted."
     ),
     "last_column_is_padding": (
         "you took the state at the last column, which is padding for every shorter sequence. "
