@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 
 import nbformat
 import pytest
@@ -19,7 +20,7 @@ EXERCISE = "work/exercises/03_softmax_weights.ipynb"
 # lessons whose widgets must survive a save: (notebook, root classes of its widgets, run-all budget)
 LESSONS = [
     ("work/notebooks/03_softmax_weights.ipynb", ("temperature-explorer",), 120_000),
-    ("work/notebooks/05_full_model.ipynb", ("decoder-step-explorer", "g2p-explorer"), 300_000),
+    ("work/notebooks/05_full_model.ipynb", ("decoder-step-explorer", "g2p-explorer"), 600_000),
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -169,3 +170,28 @@ def test_saved_lesson_shows_its_widgets_when_reopened(
     finally:
         again.close()
     assert _digest(original) == before, "the course's own lesson was modified"
+
+
+def test_temperature_slider_label_step_and_screen_reader_value(lab_server, lab, artifacts_dir):
+    lab_server.restore("notebooks/03_softmax_weights.ipynb")
+    lab.open_notebook("notebooks/03_softmax_weights.ipynb", workspace="e2e-learner-slider")
+    _run_all_to_the_end(lab, 120_000, artifacts_dir / "slider-run-all-FAILED.png")
+    root = lab.page.locator(".temperature-explorer")
+    expect(root).to_have_count(1)
+    root.scroll_into_view_if_needed()
+    label = root.locator(".widget-label").first
+    expect(label).to_have_text("temperature")
+    cut = label.evaluate("el => el.scrollWidth > el.clientWidth")
+    assert not cut, "the slider's label is cut"
+    handle = root.locator("[role=slider]")
+    expect(handle).to_have_attribute("aria-valuenow", re.compile(r"^1(\.0+)?$"))
+    handle.focus()
+    lab.page.keyboard.press("ArrowRight")
+    # one press moves T by 0.05: the readout shows it, and screen readers get the same value in
+    # aria-valuetext (noUiSlider rounds aria-valuenow to one decimal, so it is not compared)
+    readout = root.locator(".widget-readout")
+    expect(readout).to_have_text("1.05")
+    spoken = handle.get_attribute("aria-valuetext")
+    assert spoken is not None and float(spoken) == pytest.approx(1.05, abs=1e-9), spoken
+    root.screenshot(path=artifacts_dir / "temperature-slider-keys.png")
+    assert not lab.take_console_errors()
