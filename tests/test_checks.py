@@ -156,6 +156,36 @@ def _accuracy_loop(weights, gold):
     return torch.tensor(hits / total)
 
 
+def _beam_by_sorting(beam_scores, log_probs, k):
+    totals = [
+        (float(beam_scores[b] + log_probs[b, v]), b, v)
+        for b in range(log_probs.shape[0])
+        for v in range(log_probs.shape[1])
+    ]
+    best = sorted(totals, reverse=True)[:k]
+    return (
+        torch.tensor([s for s, _, _ in best]),
+        torch.tensor([b for _, b, _ in best]),
+        torch.tensor([v for _, _, v in best]),
+    )
+
+
+def _loss_by_gather(logits, targets, pad_id):
+    picked = logits.log_softmax(-1).gather(-1, targets[..., None])[..., 0]
+    keep = targets != pad_id
+    return -(picked * keep).sum() / keep.sum()
+
+
+def _training_loss_all_at_once(step, h0, tgt_in, tgt_out, pad_id):
+    logits, h = [], h0
+    for t in range(tgt_in.shape[1]):
+        out, h, _ = step(tgt_in[:, t], h)
+        logits.append(out)
+    return torch.nn.functional.cross_entropy(
+        torch.stack(logits, 1).flatten(0, 1), tgt_out.flatten(), ignore_index=pad_id
+    )
+
+
 def _empty_rows_by_nan_to_num(scores, mask):
     weights = scores.masked_fill(~mask[:, None, :], NEG).softmax(-1)
     return torch.nan_to_num(weights, nan=0.0)
@@ -193,6 +223,9 @@ EQUIVALENT = [
     ("check_weights_entropy", lambda w: -(w * w.clamp_min(1e-30).log()).sum(-1)),
     ("check_weights_entropy", lambda w: -torch.where(w > 0, w * w.log(), 0.0).sum(-1)),
     ("check_empty_row_softmax", _empty_rows_by_nan_to_num),
+    ("check_beam_step", _beam_by_sorting),
+    ("check_masked_loss", _loss_by_gather),
+    ("check_training_loss", _training_loss_all_at_once),
     ("check_context_vector", _context_einsum),
     ("check_context_vector", lambda w, v: torch.stack([w[b] @ v[b] for b in range(len(w))])),
     ("check_attend", _attend_loop),

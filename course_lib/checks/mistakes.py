@@ -75,6 +75,28 @@ MISTAKES: dict[str, str] = {
         "a sentence of nothing but padding got nonzero weights (a large negative number instead "
         "of -inf spreads them evenly over the padding). Its weights must all be exactly 0."
     ),
+    "beam_ignores_history": (
+        "the hypotheses were ranked by the new token's log-probability alone. A hypothesis's "
+        "score is the sum of the log-probabilities of all its tokens: add beam_scores[i] to row i "
+        "of log_probs before choosing the k best."
+    ),
+    "beam_greedy_per_hypothesis": (
+        "each hypothesis kept only its own best next token. Beam search compares all "
+        "beams x vocab expansions together: a strong hypothesis may keep two of its expansions "
+        "and a weak one none."
+    ),
+    "training_feeds_prediction": (
+        "you fed back the model's own predictions. Training uses teacher forcing: step t gets the "
+        "gold token tgt_in[:, t], whatever the model predicted at the step before."
+    ),
+    "loss_counts_padding": (
+        "padding positions count in the loss. Average the cross-entropy over the target tokens "
+        "that are not pad_id only (mask = targets != pad_id)."
+    ),
+    "loss_sentence_average": (
+        "you averaged per sentence, then over sentences, so a short sentence's tokens weigh more. "
+        "Sum the loss over all real tokens of the batch and divide by their number."
+    ),
     "context_wrong_axis": (
         "the context is summed over the wrong axis. Weight each value vector by its attention "
         "weight and sum over the source positions (src_len), keeping the feature axis."
