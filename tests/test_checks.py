@@ -146,13 +146,14 @@ def _reverse_gather(src, lengths):
     return src.gather(1, index)
 
 
-def _accuracy_loop(weights, gold):
+def _accuracy_loop(weights, spans):
     hits = total = 0
-    for b in range(gold.shape[0]):
-        for t in range(gold.shape[1]):
-            if gold[b, t] >= 0:
+    for b in range(spans.shape[0]):
+        for t in range(spans.shape[1]):
+            start, end = spans[b, t].tolist()
+            if start >= 0:
                 total += 1
-                hits += int(weights[b, t].argmax() == gold[b, t])
+                hits += int(int(weights[b, t].argmax()) in range(start, end))
     return torch.tensor(hits / total)
 
 

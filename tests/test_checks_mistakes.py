@@ -76,12 +76,19 @@ def _reverse_in_place(src, lengths):
     return src
 
 
-def _accuracy(weights, gold, mode):
-    hits = weights.argmax(-1) == gold
-    aligned = gold >= 0
+def _accuracy(weights, spans, mode):
+    start, end = spans[..., 0], spans[..., 1]
+    predicted = weights.argmax(-1)
+    aligned = start >= 0
+    inside = (start <= predicted) & (predicted <= end if mode == "inclusive" else predicted < end)
+    if mode == "first":
+        inside = predicted == start
+    hits = inside & aligned
     if mode == "all":
         return hits.float().mean().item()
-    return ((hits & aligned).sum(1).float() / aligned.sum(1)).mean().item()
+    if mode == "macro":
+        return (hits.sum(1).float() / aligned.sum(1)).mean().item()
+    return hits.sum().item() / aligned.sum().item()
 
 
 def _bad_reverse_padding(src, lengths):
@@ -293,6 +300,16 @@ CASES = [
         "alignment_macro_average",
         checks.check_alignment_accuracy,
         lambda w, g: _accuracy(w, g, "macro"),
+    ),
+    (
+        "span_end_inclusive",
+        checks.check_alignment_accuracy,
+        lambda w, g: _accuracy(w, g, "inclusive"),
+    ),
+    (
+        "span_start_only",
+        checks.check_alignment_accuracy,
+        lambda w, g: _accuracy(w, g, "first"),
     ),
     ("one_based_index", checks.check_map_reading, lambda: (5, 5)),
     ("map_wrong_axis", checks.check_map_reading, lambda: (2, 4)),

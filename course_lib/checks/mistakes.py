@@ -182,6 +182,14 @@ MISTAKES: dict[str, str] = {
         "you averaged per sentence and then over sentences. Count correct tokens over the whole "
         "batch and divide by the number of aligned tokens in the whole batch."
     ),
+    "span_end_inclusive": (
+        "a hard alignment at position `end` was counted as inside its span. Spans are "
+        "half-open, like Python slices: [start, end) holds start .. end - 1."
+    ),
+    "span_start_only": (
+        "you compared the hard alignment with the span's first position only. A hit is any "
+        "position inside the span: start <= position < end."
+    ),
     "one_based_index": (
         "the position is counted from 1. Python positions start at 0: the first token is "
         "position 0."
