@@ -157,3 +157,25 @@ def test_at_least_fifteen_graded_parts():
     ]
     assert len(parts) >= 15
     assert len({p["grade_id"] for p in parts}) == len(parts)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_part_has_two_folded_hints(name):
+    cells = _read(ROOT / "exercises" / f"{name}.ipynb").cells
+    for index, cell in enumerate(cells):
+        if _meta(cell).get("solution"):
+            task = cells[index - 1].source
+            hints = re.findall(r"<details><summary>Hint (\d) \((.*?)\)</summary>", task)
+            assert hints == [("1", "a nudge"), ("2", "stronger")], cells[index - 1].id
+
+
+def test_teacher_forcing_hint_agrees_with_the_task():
+    from course_lib.checks import MISTAKES
+
+    task = next(
+        c.source
+        for c in _read(ROOT / "exercises" / "05_full_model.ipynb").cells
+        if c.id == "05_decode_task"
+    )
+    assert "tgt_in[:, t + 1]" in task
+    assert "tgt_in[:, t + 1]" in MISTAKES["teacher_forcing_feeds_prediction"]

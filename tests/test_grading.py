@@ -162,10 +162,11 @@ ALTERNATIVES = {
     "06": {
         "06_alignment_accuracy_answer": (
             "import numpy as np\n\n"
-            "def alignment_accuracy(weights, gold):\n"
-            "    w, g = weights.numpy(), gold.numpy()\n"
-            "    aligned = g >= 0\n"
-            "    return np.float64(((w.argmax(-1) == g) & aligned).sum() / aligned.sum())"
+            "def alignment_accuracy(weights, spans):\n"
+            "    k, s = weights.numpy().argmax(-1), spans.numpy()\n"
+            "    aligned = s[..., 0] >= 0\n"
+            "    hits = aligned & (s[..., 0] <= k) & (k < s[..., 1])\n"
+            "    return np.float64(hits.sum() / aligned.sum())"
         ),
         "06_map_reading_answer": (
             "import numpy as np\n\n"
