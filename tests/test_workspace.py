@@ -59,3 +59,19 @@ def test_lab_overrides_turn_on_widget_state_and_off_the_news(tmp_path):
 def test_workspace_is_ignored_by_git():
     ignored = (workspace.COURSE_ROOT / ".gitignore").read_text().splitlines()
     assert "/work/" in ignored
+
+
+def _recipe(target: str) -> str:
+    text = (workspace.COURSE_ROOT / "Makefile").read_text().replace("\\\n", " ")
+    block = text.split(f"\n{target}: ", 1)[1]
+    return block.split("\n\n", 1)[0]
+
+
+def test_make_lab_opens_the_workspace_and_grade_compares_with_the_release():
+    lab = _recipe("lab")
+    assert "-m course_lib.workspace --into $(WORK)" in lab
+    assert "--ServerApp.root_dir=$(CURDIR)/$(WORK)" in lab
+    grade = _recipe("grade")
+    assert "--release exercises" in grade  # the pristine release, never the learner's copies
+    makefile = (workspace.COURSE_ROOT / "Makefile").read_text()
+    assert "\nNB ?= $(WORK)/exercises\n" in makefile
