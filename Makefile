@@ -7,7 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
-NB ?=
+# The learner's own copies of the lessons and exercises (git-ignored; course_lib/workspace.py)
+WORK := work
+NB ?= $(WORK)/exercises
 # torch comes from PyTorch's CPU index: on Linux, PyPI's torch of the same version is the CUDA
 # build (several GB; README, Troubleshooting, says how to opt in). Offline, pip gives up on the
 # index after one retry (about 2 s) and takes the wheel from a find-links folder, if pip.conf
@@ -38,7 +40,8 @@ NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_saniti
         grade bench-attention bench-models pretrained lock clean
 
 help:
-	@echo "make lab              set up .venv (first time) and start JupyterLab on the course"
+	@echo "make lab              set up .venv (first time), copy new lessons and exercises into"
+	@echo "                      work/ (your own copies; nothing there is overwritten), start JupyterLab on it"
 	@echo "make venv             set up .venv from requirements.lock (PYTHON=... picks the interpreter)"
 	@echo "make test             run every stage below, report each, fail at the end if any failed:"
 	@echo "  make lint           ruff check and ruff format --check"
@@ -49,7 +52,7 @@ help:
 	@echo "  make test-e2e       browser tests: JupyterLab in headless Chromium"
 	@echo "make notebooks        re-execute notebooks/ and solutions/ in place, cleanly"
 	@echo "make exercises        regenerate exercises/ from solutions/"
-	@echo "make grade NB=PATH    grade a learner's exercise notebook (table + grade-report.json)"
+	@echo "make grade            grade your exercises in work/exercises (NB=PATH: one notebook or folder)"
 	@echo "make bench-attention  attention ops vs torch SDPA"
 	@echo "make bench-models     training-speed and accuracy benchmarks"
 	@echo "make pretrained       retrain the shipped G2P models from scratch"
@@ -65,10 +68,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# JupyterLab opens work/, the learner's copies; the course's tracked files are never edited.
 lab: $(STAMP)
-	@echo "Starting JupyterLab; open the http://127.0.0.1:$(PORT)/lab?token=... URL printed below."
+	$(PY) -m course_lib.workspace --into $(WORK)
+	@echo "Starting JupyterLab on $(WORK)/; open the http://127.0.0.1:$(PORT)/lab?token=... URL printed below."
 	$(VENV)/bin/jupyter-lab --no-browser --allow-root --ip=127.0.0.1 --port=$(PORT) \
-	    --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/01_bottleneck.ipynb
+	    --ServerApp.root_dir=$(CURDIR)/$(WORK) --LabApp.default_url=/lab/tree/notebooks/01_bottleneck.ipynb
 
 test: $(STAMP)
 	@MAKE="$(MAKE)" $(PY) scripts/run_stages.py $(TEST_STAGES)
@@ -108,9 +113,10 @@ notebooks: $(STAMP)
 exercises: $(STAMP)
 	$(PY) -m course_lib.exercises
 
+# Grades the learner's copies (work/exercises by default) against the pristine release, exercises/.
 grade: $(STAMP)
-	@test -n "$(NB)" || { echo "usage: make grade NB=exercises/03_softmax_weights.ipynb"; exit 2; }
-	$(PY) -m course_lib.grade $(NB) --json grade-report.json
+	@test -e "$(NB)" || { echo "nothing to grade at $(NB): run make lab first, or make grade NB=work/exercises/03_softmax_weights.ipynb"; exit 2; }
+	$(PY) -m course_lib.grade $(NB) --release exercises --json grade-report.json
 
 bench-attention: $(STAMP)
 	$(PY) benchmarks/bench_attention.py

@@ -26,6 +26,9 @@ EXERCISES = COURSE_ROOT / "exercises"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+# the tag every check cell carries: JupyterLab (4.1+) then runs the cells after it even when the
+# check fails, so one wrong part never hides the state of the others
+RUN_ON = "raises-exception"
 
 
 class SolutionFormatError(ValueError):
@@ -79,6 +82,11 @@ def validate(nb: nbformat.NotebookNode, name: str) -> None:
             raise SolutionFormatError(f"{where}: graded cell {grade_id!r} needs points > 0")
         if meta.get("grade") and not meta.get("locked"):
             raise SolutionFormatError(f"{where}: graded cell {grade_id!r} must be locked")
+        if meta.get("grade") and RUN_ON not in cell.metadata.get("tags", []):
+            raise SolutionFormatError(
+                f"{where}: graded cell {grade_id!r} needs the tag {RUN_ON!r}, so that a failed "
+                "check does not stop JupyterLab's Run All"
+            )
         if meta.get("solution") and BEGIN not in cell.source:
             raise SolutionFormatError(f"{where}: solution cell {grade_id!r} has no `{BEGIN}`")
 

@@ -87,6 +87,9 @@ def entropy(weights: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
+TEMPERATURE_STEP = 0.05
+
+
 def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None) -> W.VBox:
     """Slider over the softmax temperature showing how the attention weights sharpen or flatten.
 
@@ -111,8 +114,12 @@ def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None)
         if keep.shape != row.shape:
             raise ValueError(f"mask must have shape ({len(s)},), got {tuple(keep.shape[1:])}")
     root = "temperature-explorer"
-    slider = W.FloatSlider(value=min(max(1.0, lo), hi), min=lo, max=hi, step=min(0.01, (hi - lo) / 100),
+    # 0.05 per arrow key (0.01 needed 90 presses from 1 to 2); the label's own width, not the
+    # default that cut it to "temperat..."; the readout's format is the one the title shows.
+    step = min(TEMPERATURE_STEP, (hi - lo) / 20)
+    slider = W.FloatSlider(value=min(max(1.0, lo), hi), min=lo, max=hi, step=step,
                            description="temperature", readout=True, readout_format=".2f",
+                           style={"description_width": "initial"},
                            continuous_update=False)  # fmt: skip
     out = _styled(W.Output(), root, "output")
 

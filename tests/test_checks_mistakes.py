@@ -76,12 +76,19 @@ def _reverse_in_place(src, lengths):
     return src
 
 
-def _accuracy(weights, gold, mode):
-    hits = weights.argmax(-1) == gold
-    aligned = gold >= 0
+def _accuracy(weights, spans, mode):
+    start, end = spans[..., 0], spans[..., 1]
+    predicted = weights.argmax(-1)
+    aligned = start >= 0
+    inside = (start <= predicted) & (predicted <= end if mode == "inclusive" else predicted < end)
+    if mode == "first":
+        inside = predicted == start
+    hits = inside & aligned
     if mode == "all":
         return hits.float().mean().item()
-    return ((hits & aligned).sum(1).float() / aligned.sum(1)).mean().item()
+    if mode == "macro":
+        return (hits.sum(1).float() / aligned.sum(1)).mean().item()
+    return hits.sum().item() / aligned.sum().item()
 
 
 def _bad_reverse_padding(src, lengths):
@@ -89,6 +96,39 @@ def _bad_reverse_padding(src, lengths):
 
 
 # (mistake id, check, mistaken answer): the answer is correct except for that one mistake
+def _beam_without_history(beam_scores, log_probs, k):
+    vocab = log_probs.shape[-1]
+    scores, flat = log_probs.reshape(-1).topk(k)
+    return scores, flat // vocab, flat % vocab
+
+
+def _beam_each_keeps_its_best(beam_scores, log_probs, k):
+    return (
+        beam_scores + log_probs.max(-1).values,
+        torch.arange(len(beam_scores)),
+        log_probs.argmax(-1),
+    )
+
+
+def _cross_entropy(logits, targets):
+    return torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+
+
+def _loss_per_sentence(logits, targets, pad_id):
+    keep = (targets != pad_id).float()
+    return ((_cross_entropy(logits, targets) * keep).sum(1) / keep.sum(1)).mean()
+
+
+def _training_loss_fed_back(step, h0, tgt_in, tgt_out, pad_id):
+    logits, h, tokens = [], h0, tgt_in[:, 0]
+    for _ in range(tgt_in.shape[1]):
+        out, h, _ = step(tokens, h)
+        logits.append(out)
+        tokens = out.argmax(-1)
+    keep = tgt_out != pad_id
+    return _cross_entropy(torch.stack(logits, 1), tgt_out)[keep].mean()
+
+
 CASES = [
     ("softmax_wrong_axis", checks.check_attention_weights, lambda s: s.softmax(dim=1)),
     (
@@ -128,6 +168,46 @@ CASES = [
     ("bahdanau_query_h_t", checks.check_bahdanau_step, lambda *a: _bahdanau(*a, late=True)),
     ("luong_predicts_from_h_t", checks.check_luong_step, lambda *a: _luong(*a, from_h_t=True)),
     ("weights_not_normalised", checks.check_attention_weights, lambda s: s.exp()),
+    ("beam_ignores_history", checks.check_beam_step, _beam_without_history),
+    ("beam_greedy_per_hypothesis", checks.check_beam_step, _beam_each_keeps_its_best),
+    (
+        "loss_counts_padding",
+        checks.check_masked_loss,
+        lambda logits, targets, pad: _cross_entropy(logits, targets).mean(),
+    ),
+    ("loss_sentence_average", checks.check_masked_loss, _loss_per_sentence),
+    ("training_feeds_prediction", checks.check_training_loss, _training_loss_fed_back),
+    (
+        "temperature_multiplied",
+        checks.check_temperature_weights,
+        lambda s, t: (s * t).softmax(-1),
+    ),
+    (
+        "temperature_after_softmax",
+        checks.check_temperature_weights,
+        lambda s, t: s.softmax(-1) / t,
+    ),
+    (
+        "entropy_zero_weights_nan",
+        checks.check_weights_entropy,
+        lambda w: -(w * w.log()).sum(-1),
+    ),
+    ("entropy_sign", checks.check_weights_entropy, lambda w: torch.special.xlogy(w, w).sum(-1)),
+    (
+        "empty_row_nan",
+        checks.check_empty_row_softmax,
+        lambda s, m: s.masked_fill(~_keep(m), NEG).softmax(-1),
+    ),
+    (
+        "empty_row_uniform",
+        checks.check_empty_row_softmax,
+        lambda s, m: s.masked_fill(~_keep(m), -1e9).softmax(-1),
+    ),
+    (
+        "softmax_overflow",
+        checks.check_attention_weights,
+        lambda s: s.exp() / s.exp().sum(-1, keepdim=True),
+    ),
     ("weights_not_normalised", checks.check_attention_weights, torch.sigmoid),
     (
         "weights_not_normalised",
@@ -220,6 +300,16 @@ CASES = [
         "alignment_macro_average",
         checks.check_alignment_accuracy,
         lambda w, g: _accuracy(w, g, "macro"),
+    ),
+    (
+        "span_end_inclusive",
+        checks.check_alignment_accuracy,
+        lambda w, g: _accuracy(w, g, "inclusive"),
+    ),
+    (
+        "span_start_only",
+        checks.check_alignment_accuracy,
+        lambda w, g: _accuracy(w, g, "first"),
     ),
     ("one_based_index", checks.check_map_reading, lambda: (5, 5)),
     ("map_wrong_axis", checks.check_map_reading, lambda: (2, 4)),

@@ -93,6 +93,14 @@ def test_validation_catches_broken_metadata():
         exercises.validate(nb, "nb")
 
 
+def test_check_cells_must_let_run_all_go_on():
+    nb = _read(ROOT / "solutions" / "03_softmax_weights.ipynb")
+    check = next(c for c in nb.cells if _meta(c).get("grade"))
+    check.metadata["tags"] = []
+    with pytest.raises(exercises.SolutionFormatError, match="raises-exception"):
+        exercises.validate(nb, "nb")
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_layout_and_nbgrader_metadata(name):
     solution = _read(ROOT / "solutions" / f"{name}.ipynb")
@@ -149,3 +157,25 @@ def test_at_least_fifteen_graded_parts():
     ]
     assert len(parts) >= 15
     assert len({p["grade_id"] for p in parts}) == len(parts)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_part_has_two_folded_hints(name):
+    cells = _read(ROOT / "exercises" / f"{name}.ipynb").cells
+    for index, cell in enumerate(cells):
+        if _meta(cell).get("solution"):
+            task = cells[index - 1].source
+            hints = re.findall(r"<details><summary>Hint (\d) \((.*?)\)</summary>", task)
+            assert hints == [("1", "a nudge"), ("2", "stronger")], cells[index - 1].id
+
+
+def test_teacher_forcing_hint_agrees_with_the_task():
+    from course_lib.checks import MISTAKES
+
+    task = next(
+        c.source
+        for c in _read(ROOT / "exercises" / "05_full_model.ipynb").cells
+        if c.id == "05_decode_task"
+    )
+    assert "tgt_in[:, t + 1]" in task
+    assert "tgt_in[:, t + 1]" in MISTAKES["teacher_forcing_feeds_prediction"]

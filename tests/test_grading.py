@@ -162,10 +162,11 @@ ALTERNATIVES = {
     "06": {
         "06_alignment_accuracy_answer": (
             "import numpy as np\n\n"
-            "def alignment_accuracy(weights, gold):\n"
-            "    w, g = weights.numpy(), gold.numpy()\n"
-            "    aligned = g >= 0\n"
-            "    return np.float64(((w.argmax(-1) == g) & aligned).sum() / aligned.sum())"
+            "def alignment_accuracy(weights, spans):\n"
+            "    k, s = weights.numpy().argmax(-1), spans.numpy()\n"
+            "    aligned = s[..., 0] >= 0\n"
+            "    hits = aligned & (s[..., 0] <= k) & (k < s[..., 1])\n"
+            "    return np.float64(hits.sum() / aligned.sum())"
         ),
         "06_map_reading_answer": (
             "import numpy as np\n\n"
@@ -277,7 +278,12 @@ def test_gradebook_has_one_row_per_learner_and_a_column_per_part(graded):
     mixed = by_learner["mixed_scores"]
     assert mixed["02_bilinear_score"] == "0" and mixed["02_mlp_score"] == "2"
     assert mixed["01_last_valid_state"] == ""  # a notebook not handed in: an empty cell
-    assert mixed["total"] == "4" and float(mixed["max"]) == 35
+    released = sum(
+        part.points
+        for path in EXERCISES
+        for part in restore.released_parts(nbformat.read(path, as_version=4))
+    )
+    assert mixed["total"] == "4" and float(mixed["max"]) == released
     columns = list(rows[0])
     part_ids = [p["id"] for path in SOLUTIONS for p in by_path[str(path)]["parts"]]
     assert columns == ["learner", *part_ids, "total", "max"]

@@ -50,6 +50,8 @@ def test_temperature_explorer_redraws_on_slider_moves():
     slider = find(box, "temperature-explorer-slider")
     out = find(box, "temperature-explorer-output")
     assert slider.description == "temperature" and slider.value == 1.0 and slider.readout
+    assert slider.style.description_width == "initial"  # the label is never cut
+    assert slider.step == 0.05  # an arrow key moves T by a visible amount
     text0, png0 = parts(out)
     assert text0.startswith("T = 1.00") and png0
     expected = torch.softmax(scores[:4], -1)

@@ -13,6 +13,7 @@ the grader (`course_lib.grade`) uses it to judge answers outside the learner's k
 
 from ._core import CheckFailed, NotImplementedYet
 from ._part import Part
+from ._progress import progress
 from .ex01_bottleneck import (
     LAST_VALID_STATE,
     REVERSE_VALID,
@@ -33,20 +34,32 @@ from .ex02_score_functions import (
 )
 from .ex03_softmax_weights import (
     ATTENTION_WEIGHTS,
+    EMPTY_ROW_SOFTMAX,
     LENGTHS_TO_MASK,
     MASKED_SOFTMAX,
+    TEMPERATURE_WEIGHTS,
+    WEIGHTS_ENTROPY,
     check_attention_weights,
+    check_empty_row_softmax,
     check_lengths_to_mask,
     check_masked_softmax,
+    check_temperature_weights,
+    check_weights_entropy,
 )
 from .ex04_context_vector import ATTEND, CONTEXT_VECTOR, check_attend, check_context_vector
 from .ex05_full_model import (
     BAHDANAU_STEP,
+    BEAM_STEP,
     DECODE,
     LUONG_STEP,
+    MASKED_LOSS,
+    TRAINING_LOSS,
     check_bahdanau_step,
+    check_beam_step,
     check_decode,
     check_luong_step,
+    check_masked_loss,
+    check_training_loss,
 )
 from .ex06_alignment import (
     ALIGNMENT_ACCURACY,
@@ -72,11 +85,17 @@ PARTS: dict[str, Part] = {
         ATTENTION_WEIGHTS,
         LENGTHS_TO_MASK,
         MASKED_SOFTMAX,
+        TEMPERATURE_WEIGHTS,
+        WEIGHTS_ENTROPY,
+        EMPTY_ROW_SOFTMAX,
         CONTEXT_VECTOR,
         ATTEND,
         BAHDANAU_STEP,
         LUONG_STEP,
         DECODE,
+        BEAM_STEP,
+        MASKED_LOSS,
+        TRAINING_LOSS,
         HARD_ALIGNMENT,
         ALIGNMENT_ACCURACY,
         MAP_READING,
@@ -94,19 +113,26 @@ __all__ = [
     "check_attend",
     "check_attention_weights",
     "check_bahdanau_step",
+    "check_beam_step",
     "check_bilinear_score",
     "check_context_vector",
     "check_decode",
     "check_dot_score",
+    "check_empty_row_softmax",
     "check_hard_alignment",
     "check_last_valid_state",
     "check_lengths_to_mask",
     "check_luong_step",
+    "check_masked_loss",
     "check_map_reading",
     "check_masked_softmax",
     "check_mlp_score",
     "check_reverse_valid",
     "check_scaled_dot_score",
+    "check_temperature_weights",
     "check_time_lags",
+    "check_training_loss",
+    "check_weights_entropy",
     "example_map",
+    "progress",
 ]

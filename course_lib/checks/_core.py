@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ._feedback import render_failure
 from .mistakes import hint
 
 # float32 answers written differently (loop, einsum, bmm) agree to ~1e-7; these leave room for that
@@ -23,11 +24,26 @@ DEFAULT_TIME_LIMIT_S = 10.0
 
 
 class CheckFailed(AssertionError):
-    """The learner's answer is wrong; the message says what is wrong and where to look."""
+    """The learner's answer is wrong; the message says what is wrong and where to look.
+
+    `cause`: the exception the learner's own function raised, if that is what went wrong.
+    In IPython the failure shows as its message (and the learner's frames of `cause`), never as
+    a traceback through the checks, whose code would give the answer away.
+    """
+
+    def __init__(self, message: str, cause: BaseException | None = None):
+        super().__init__(message)
+        self.cause = cause
+
+    def _render_traceback_(self) -> list[str]:
+        return render_failure(str(self), cause=self.cause)
 
 
 class NotImplementedYet(CheckFailed):
-    """The answer cell still raises NotImplementedError."""
+    """The answer cell still raises NotImplementedError (run_check reports it, never raises it)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return render_failure(str(self), mark="◻")
 
 
 @dataclass(frozen=True)
@@ -94,7 +110,9 @@ def _snapshot(values: Sequence[object]) -> list[torch.Tensor | None]:
     return [v.detach().clone() if isinstance(v, torch.Tensor) else None for v in values]
 
 
-def call(part: str, fn: Callable, *args: object, on_error: str = "") -> object:
+def call(
+    part: str, fn: Callable, *args: object, on_error: str | Callable[[str], str] = ""
+) -> object:
     """Run the learner's function; turn every way it can go wrong into a CheckFailed with a hint."""
     __tracebackhide__ = True
     if not callable(fn):
@@ -117,8 +135,10 @@ def call(part: str, fn: Callable, *args: object, on_error: str = "") -> object:
     except CheckFailed:
         raise
     except Exception as err:  # the learner's bug, reported in one line rather than a traceback
-        extra = f" {on_error}" if on_error else ""
-        raise CheckFailed(f"{part}: your code raised {type(err).__name__}: {err}.{extra}") from None
+        hint_text = on_error(type(err).__name__) if callable(on_error) else on_error
+        extra = f" {hint_text}" if hint_text else ""
+        message = f"{part}: your code raised {type(err).__name__}: {err}.{extra}"
+        raise CheckFailed(message.replace("..", "."), cause=err) from None
     for value, copy in zip(args, before, strict=True):
         if copy is not None and (value.shape != copy.shape or not torch.equal(value, copy)):
             raise CheckFailed(f"{part}: {hint('in_place_edit')}")

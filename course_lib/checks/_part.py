@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from ._core import call, passed
+from ._core import NotImplementedYet, call, passed
+
+# What each check run in this interpreter last found, by part name: "passed", "failed" or
+# "not_implemented". checks.progress() reads it; the grader never does.
+LAST_RESULTS: dict[str, str] = {}
 
 Args = tuple[object, ...]
 
@@ -32,6 +36,8 @@ class Part:
     grad_outputs: positions of the outputs the gradients flow from (None: the result itself).
     exact: judge on the float32 inputs themselves (argmax-based parts, where float64 could
         break a near tie differently), not on float64 copies.
+    error_hints: a hint by exception name (e.g. "IndexError") when the answer raises; on_error
+        for any other exception.
     """
 
     name: str
@@ -43,15 +49,31 @@ class Part:
     grad_args: tuple[int, ...] = ()
     grad_outputs: tuple[int, ...] | None = None
     exact: bool = False
+    error_hints: dict[str, str] = field(default_factory=dict)
+
+    def hint_for_error(self, kind: str) -> str:
+        """What to add to "your code raised <kind>: ..." for this part."""
+        return self.error_hints.get(kind, self.on_error)
 
 
 def run_check(part: Part, fn: Callable) -> None:
-    """The learner's check: judge `fn` on every example, then print one ✓ line."""
+    """The learner's check: judge `fn` on every example, then print one ✓ line.
+
+    A part not done yet prints one ◻ line instead of raising, so "Run All" goes on to the next
+    part; a wrong answer raises CheckFailed.
+    """
     __tracebackhide__ = True
-    for args in part.examples():
-        pristine = copy.deepcopy(args)  # the judge never sees modules the answer edited in place
-        result = call(part.name, fn, *args, on_error=part.on_error)
-        part.judge(pristine, result)
+    LAST_RESULTS[part.name] = "failed"  # until the examples all pass
+    try:
+        for args in part.examples():
+            pristine = copy.deepcopy(args)  # the judge never sees modules edited in place
+            result = call(part.name, fn, *args, on_error=part.hint_for_error)
+            part.judge(pristine, result)
+    except NotImplementedYet as todo:
+        LAST_RESULTS[part.name] = "not_implemented"
+        print(f"◻ {todo}")
+        return
+    LAST_RESULTS[part.name] = "passed"
     passed(part.name)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from ._core import Candidate, CheckFailed, compare, generator, lengths_mask, randn
-from ._part import Part, random_lengths, run_check, stress_sizes
+from ._part import Part, pick, random_lengths, run_check, stress_sizes
+from .mistakes import hint
 
 WEIGHTS_SHAPE = "scores and weights are (batch, tgt_len, src_len)."
 
@@ -16,15 +17,26 @@ def not_normalised(weights: torch.Tensor) -> str | None:
     return "weights_not_normalised" if not torch.allclose(sums, torch.ones_like(sums)) else None
 
 
+# Scores this large overflow exp() even in float64 (exp(710) is inf): only a softmax that
+# subtracts each row's maximum first (the max trick of lesson 03) gets them right.
+LARGE_SCORE = 1000.0
+
+
 def _weights_examples():
-    for seed, shape in [(61, (2, 3, 5)), (62, (4, 2, 3))]:
-        yield (randn(generator(seed), *shape) * 2,)  # (batch, tgt_len, src_len)
+    for seed, shape, offset in [(61, (2, 3, 5), 0.0), (62, (4, 2, 3), 0.0), (63, (3, 2, 4), 1.0)]:
+        scores = randn(generator(seed), *shape) * 2  # (batch, tgt_len, src_len)
+        yield (scores + offset * LARGE_SCORE,)
+
+
+def naive_softmax(scores: torch.Tensor) -> torch.Tensor:
+    """exp / row sum without the max trick: NaN (inf / inf) once exp() overflows."""
+    return scores.exp() / scores.exp().sum(-1, keepdim=True)
 
 
 def _weights_stress(gen: torch.Generator):
     # equal sizes catch an axis chosen by size; the offsets catch an exp() that over/underflows
     for shape, (scale, offset) in zip(
-        stress_sizes(gen, 3), [(1e-3, 0.0), (3.0, 40.0), (10.0, -40.0)], strict=True
+        stress_sizes(gen, 3), [(1e-3, 0.0), (3.0, LARGE_SCORE), (10.0, -40.0)], strict=True
     ):
         yield (randn(gen, *shape) * scale + offset,)
 
@@ -34,6 +46,7 @@ def _judge_weights(args, result) -> None:
     candidates = [
         Candidate("softmax_wrong_axis", scores.softmax(dim=1)),
         Candidate("softmax_wrong_axis", scores.softmax(dim=0)),
+        Candidate("softmax_overflow", naive_softmax(scores)),
         Candidate("weights_not_normalised", scores.exp()),
         Candidate("weights_not_normalised", scores / scores.sum(-1, keepdim=True)),
     ]
@@ -171,3 +184,169 @@ MASKED_SOFTMAX = Part(
 def check_masked_softmax(fn) -> None:
     """masked_softmax(scores, mask) -> weights; padding gets exactly 0, real positions sum to one."""
     run_check(MASKED_SOFTMAX, fn)
+
+
+# ---- temperature and entropy --------------------------------------------------------------------
+
+
+def temperature_reference(scores: torch.Tensor, temperature: float) -> torch.Tensor:
+    return (scores / temperature).softmax(dim=-1)
+
+
+def _temperature_examples():
+    for seed, shape, temperature in [(81, (2, 3, 5), 0.5), (82, (3, 2, 4), 4.0)]:
+        yield randn(generator(seed), *shape) * 2, temperature
+
+
+def _temperature_stress(gen: torch.Generator):
+    for shape, temperature in zip(stress_sizes(gen, 3), [0.1, 3.0, 0.7], strict=True):
+        yield randn(gen, *shape) * 3, temperature
+
+
+def _judge_temperature(args, result) -> None:
+    scores, temperature = args
+    compare(
+        "temperature_weights",
+        "weights",
+        result,
+        temperature_reference(scores, temperature),
+        [
+            Candidate("temperature_multiplied", (scores * temperature).softmax(-1)),
+            Candidate("softmax_wrong_axis", (scores / temperature).softmax(1)),
+            Candidate("temperature_after_softmax", scores.softmax(-1) / temperature),
+        ],
+        where="Divide the scores by T, then take the softmax over the last axis.",
+        diagnose=not_normalised,
+    )
+
+
+TEMPERATURE_WEIGHTS = Part(
+    "temperature_weights",
+    _temperature_examples,
+    _temperature_stress,
+    _judge_temperature,
+    on_error=WEIGHTS_SHAPE + " temperature is a positive float.",
+    reference=temperature_reference,
+    grad_args=(0,),
+)
+
+
+def check_temperature_weights(fn) -> None:
+    """temperature_weights(scores, temperature) -> softmax(scores / T) over the source positions."""
+    run_check(TEMPERATURE_WEIGHTS, fn)
+
+
+def entropy_reference(weights: torch.Tensor) -> torch.Tensor:
+    """-sum_k a_k log a_k over the last axis, with 0 log 0 = 0 (padding has weight exactly 0)."""
+    return -torch.special.xlogy(weights, weights).sum(dim=-1)
+
+
+def _entropy_examples():
+    for seed, (batch, tgt_len, src_len), lengths in [
+        (91, (2, 3, 5), [5, 2]),
+        (92, (3, 2, 4), [1, 4, 3]),
+    ]:
+        scores = randn(generator(seed), batch, tgt_len, src_len) * 2
+        yield (masked_reference(scores, lengths_mask(lengths, src_len)),)
+
+
+def _entropy_stress(gen: torch.Generator):
+    for (batch, tgt_len, src_len), scale in zip(
+        stress_sizes(gen, 3), [0.01, 1.0, 30.0], strict=True
+    ):
+        mask = lengths_mask(random_lengths(gen, batch, src_len), src_len)
+        yield (masked_reference(randn(gen, batch, tgt_len, src_len) * scale, mask),)
+
+
+def _judge_entropy(args, result) -> None:
+    (weights,) = args
+    naive = -(weights * weights.log()).sum(-1)
+    compare(
+        "weights_entropy",
+        "entropy",
+        result,
+        entropy_reference(weights),
+        [
+            Candidate("entropy_zero_weights_nan", naive),
+            Candidate("entropy_sign", -entropy_reference(weights)),
+            Candidate("softmax_wrong_axis", -torch.special.xlogy(weights, weights).sum(1)),
+        ],
+        where="weights are (batch, tgt_len, src_len); the entropy is (batch, tgt_len).",
+    )
+
+
+WEIGHTS_ENTROPY = Part(
+    "weights_entropy",
+    _entropy_examples,
+    _entropy_stress,
+    _judge_entropy,
+    on_error="weights are (batch, tgt_len, src_len); return the entropy (batch, tgt_len).",
+)
+
+
+def check_weights_entropy(fn) -> None:
+    """weights_entropy(weights) -> (batch, tgt_len): -sum a log a, padding (a = 0) adding 0."""
+    run_check(WEIGHTS_ENTROPY, fn)
+
+
+# ---- the empty row ----------------------------------------------------------------------------
+
+
+def empty_rows_reference(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The masked softmax, with a row of nothing but padding all zeros instead of NaN."""
+    weights = masked_reference(scores, mask)
+    empty = ~mask.any(dim=-1)
+    return weights.masked_fill(empty[:, None, None], 0.0)
+
+
+def _empty_examples():
+    for seed, (batch, tgt_len, src_len), lengths in [
+        (101, (3, 2, 5), [4, 0, 5]),
+        (102, (2, 3, 4), [0, 2]),
+    ]:
+        yield randn(generator(seed), batch, tgt_len, src_len) * 2, lengths_mask(lengths, src_len)
+
+
+def _empty_stress(gen: torch.Generator):
+    for (batch, tgt_len, src_len), offset in zip(
+        stress_sizes(gen, 3), [-2e4, 0.0, 30.0], strict=True
+    ):
+        lengths = random_lengths(gen, batch, src_len)
+        lengths[pick(gen, 0, batch - 1)] = 0  # at least one sentence of padding only
+        yield randn(gen, batch, tgt_len, src_len) * 3 + offset, lengths_mask(lengths, src_len)
+
+
+def _judge_empty(args, result) -> None:
+    scores, mask = args
+    part = "empty_row_softmax"
+    with_nan = masked_reference(scores, mask)
+    uniform = scores.masked_fill(~mask[:, None, :], -1e9).softmax(-1)
+    compare(
+        part,
+        "weights",
+        result,
+        empty_rows_reference(scores, mask),
+        [
+            Candidate("empty_row_nan", with_nan),
+            Candidate("empty_row_uniform", uniform),
+            *masked_softmax_candidates(scores, mask),
+        ],
+        MASKED_WHERE,
+    )
+    padded = result.detach()[~mask[:, None, :].expand_as(result)]
+    if (padded != 0).any():
+        raise CheckFailed(f"{part}: {hint('empty_row_uniform')}")
+
+
+EMPTY_ROW_SOFTMAX = Part(
+    "empty_row_softmax",
+    _empty_examples,
+    _empty_stress,
+    _judge_empty,
+    on_error=MASKED_WHERE,
+)
+
+
+def check_empty_row_softmax(fn) -> None:
+    """empty_row_softmax(scores, mask) -> the masked softmax, all zeros where a row is all padding."""
+    run_check(EMPTY_ROW_SOFTMAX, fn)

@@ -10,8 +10,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._core import Candidate, compare, generator, lengths_mask, randn, unpack
+from ._core import (
+    Candidate,
+    CheckFailed,
+    as_number,
+    compare,
+    generator,
+    lengths_mask,
+    randn,
+    unpack,
+)
 from ._part import Part, pick, random_lengths, run_check, stress_sizes
+from .mistakes import hint
 
 
 def _seeded(modules: list[nn.Module], gen: torch.Generator, scale: float = 0.6) -> None:
@@ -332,11 +342,256 @@ def _judge_decode(args, result) -> None:
     compare(part, label, weights, expected[1], [Candidate(mistake, other[1])], DECODE_WHERE)
 
 
+# Reading tgt_in[:, t + 1] at the last step t = tgt_len - 1 is one past the end.
+DECODE_INDEX_ERROR = (
+    "At the last step there is no next gold token: tgt_in[:, t + 1] exists only while "
+    "t + 1 < tgt_len, so prepare the next input only then (the last step needs none)."
+)
+
 DECODE = Part(
-    "decode", _decode_examples, _decode_stress, _judge_decode, on_error=DECODE_WHERE, exact=True
+    "decode",
+    _decode_examples,
+    _decode_stress,
+    _judge_decode,
+    on_error=DECODE_WHERE,
+    exact=True,
+    error_hints={"IndexError": DECODE_INDEX_ERROR},
 )
 
 
 def check_decode(fn) -> None:
     """decode(step, h0, tgt_in, greedy) -> (tokens (batch, tgt_len), weights (batch, tgt_len, src_len))."""
     run_check(DECODE, fn)
+
+
+# ---- one step of beam search --------------------------------------------------------------------
+
+
+def beam_reference(beam_scores: torch.Tensor, log_probs: torch.Tensor, k: int):
+    """The k best expansions: (scores (k,), parents (k,), tokens (k,)), best first."""
+    vocab = log_probs.shape[-1]
+    totals = (beam_scores[:, None] + log_probs).reshape(-1)  # (beams * vocab,)
+    best, flat = totals.topk(k)
+    return best, flat // vocab, flat % vocab
+
+
+def _log_probs(gen: torch.Generator, beams: int, vocab: int) -> torch.Tensor:
+    return torch.log_softmax(randn(gen, beams, vocab) * 2, dim=-1)
+
+
+def _beam_examples():
+    gen = generator(131)
+    for beams, vocab, k in [(3, 7, 3), (2, 5, 4)]:
+        beam_scores = -torch.rand(beams, generator=gen) * 4  # summed log-probabilities so far
+        yield beam_scores.sort(descending=True).values, _log_probs(gen, beams, vocab), k
+
+
+def _beam_stress(gen: torch.Generator):
+    for beams, vocab, k in [
+        (1, pick(gen, 3, 9), 1),
+        (3, 3, 3),
+        (pick(gen, 2, 5), pick(gen, 6, 12), 4),
+    ]:
+        beam_scores = (-torch.rand(beams, generator=gen) * 6).sort(descending=True).values
+        yield beam_scores, _log_probs(gen, beams, vocab), min(k, beams * vocab)
+
+
+def _judge_beam(args, result) -> None:
+    part = "beam_step"
+    beam_scores, log_probs, k = args
+    scores, parents, tokens = unpack(part, result, ("scores", "parents", "tokens"))
+    expected = beam_reference(beam_scores, log_probs, k)
+    history_free = beam_reference(torch.zeros_like(beam_scores), log_probs, k)
+    where = "Add each hypothesis's score to its next-token log-probabilities, then keep the k best."
+    own_best = log_probs.argmax(-1)  # what keeping each hypothesis's own best token gives
+    if (
+        isinstance(tokens, torch.Tensor)
+        and tokens.shape == own_best.shape
+        and torch.equal(tokens.long(), own_best)
+        and not torch.equal(own_best, expected[2])
+    ):
+        raise CheckFailed(f"{part}: {hint('beam_greedy_per_hypothesis')}")
+    compare(part, "scores", scores, expected[0], [
+        Candidate("beam_ignores_history", history_free[0]),
+        Candidate("beam_ignores_history", beam_scores[history_free[1]] + history_free[0]),
+    ], where)  # fmt: skip
+    compare(part, "parents", parents, expected[1], where=where)
+    compare(part, "tokens", tokens, expected[2], where=where)
+
+
+BEAM_STEP = Part(
+    "beam_step",
+    _beam_examples,
+    _beam_stress,
+    _judge_beam,
+    on_error="beam_scores is (beams,), log_probs is (beams, vocab), k an int.",
+    exact=True,
+)
+
+
+def check_beam_step(fn) -> None:
+    """beam_step(beam_scores, log_probs, k) -> (scores, parents, tokens), each (k,), best first."""
+    run_check(BEAM_STEP, fn)
+
+
+# ---- the training loss: padding ignored, teacher forcing ------------------------------------------
+
+PAD = 0
+
+
+def masked_loss_reference(logits: torch.Tensor, targets: torch.Tensor, pad_id: int):
+    """Mean cross-entropy over the target tokens that are not padding."""
+    flat = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    keep = targets != pad_id
+    return flat[keep].sum() / keep.sum()
+
+
+def _padded_targets(gen: torch.Generator, batch: int, tgt_len: int, vocab: int) -> torch.Tensor:
+    """Tokens 1..vocab-1, padding (0) after each sentence's length; one sentence of full length."""
+    targets = torch.randint(1, vocab, (batch, tgt_len), generator=gen)
+    keep = lengths_mask(random_lengths(gen, batch, tgt_len), tgt_len)
+    return targets.masked_fill(~keep, PAD)
+
+
+def _loss_examples():
+    gen = generator(141)
+    for batch, tgt_len, vocab in [(2, 5, 7), (3, 4, 6)]:
+        yield (
+            randn(gen, batch, tgt_len, vocab) * 2,
+            _padded_targets(gen, batch, tgt_len, vocab),
+            PAD,
+        )
+
+
+def _loss_stress(gen: torch.Generator):
+    for (batch, tgt_len, vocab), scale in zip(
+        stress_sizes(gen, 3, high=8), [1e-3, 1.0, 30.0], strict=True
+    ):
+        vocab = max(vocab, 2)
+        yield (
+            randn(gen, batch, tgt_len, vocab) * scale,
+            _padded_targets(gen, batch, tgt_len, vocab),
+            PAD,
+        )
+
+
+def _loss_candidates(logits, targets, pad_id) -> list[Candidate]:
+    flat = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    keep = (targets != pad_id).to(flat.dtype)
+    per_sentence = (flat * keep).sum(1) / keep.sum(1)
+    return [
+        Candidate("loss_counts_padding", flat.mean()),
+        Candidate("loss_counts_padding", (flat * keep).sum() / flat.numel()),
+        Candidate("loss_sentence_average", per_sentence.mean()),
+    ]
+
+
+def _as_loss(part: str, result: object) -> torch.Tensor:
+    if isinstance(result, torch.Tensor) and result.numel() != 1:
+        raise CheckFailed(
+            f"{part}: return one number (the mean loss), got shape {tuple(result.shape)}."
+        )
+    return torch.tensor(as_number(part, "loss", result), dtype=torch.float64)
+
+
+def _judge_loss(args, result) -> None:
+    logits, targets, pad_id = args
+    compare(
+        "masked_loss",
+        "loss",
+        _as_loss("masked_loss", result),
+        masked_loss_reference(logits, targets, pad_id).double(),
+        [Candidate(c.mistake, c.value.double()) for c in _loss_candidates(logits, targets, pad_id)],
+        where="Average the cross-entropy over the target tokens that are not padding.",
+    )
+
+
+MASKED_LOSS = Part(
+    "masked_loss",
+    _loss_examples,
+    _loss_stress,
+    _judge_loss,
+    on_error="logits are (batch, tgt_len, vocab), targets (batch, tgt_len) long; return a scalar.",
+    reference=masked_loss_reference,
+    grad_args=(0,),
+)
+
+
+def check_masked_loss(fn) -> None:
+    """masked_loss(logits, targets, pad_id) -> mean cross-entropy over the non-padding targets."""
+    run_check(MASKED_LOSS, fn)
+
+
+def teacher_forced_logits(step, h0, tgt_in) -> torch.Tensor:
+    """Every step fed the gold token tgt_in[:, t]: logits (batch, tgt_len, vocab)."""
+    logits, h = [], h0
+    for t in range(tgt_in.shape[1]):
+        out, h, _ = step(tgt_in[:, t], h)
+        logits.append(out)
+    return torch.stack(logits, dim=1)
+
+
+def _fed_back_logits(step, h0, tgt_in) -> torch.Tensor:
+    logits, h, inputs = [], h0, tgt_in[:, 0]
+    for _ in range(tgt_in.shape[1]):
+        out, h, _ = step(inputs, h)
+        logits.append(out)
+        inputs = out.argmax(-1)
+    return torch.stack(logits, dim=1)
+
+
+def _shifted(targets: torch.Tensor, sos: int) -> torch.Tensor:
+    """The decoder's inputs for teacher forcing: SOS, then the targets moved one step right."""
+    return torch.cat([torch.full_like(targets[:, :1], sos), targets[:, :-1]], dim=1)
+
+
+def _training_examples():
+    step, h0 = make_step(seed=151, vocab=9)
+    gen = generator(152)
+    tgt_out = _padded_targets(gen, 2, 5, 9)
+    return [(step, h0, _shifted(tgt_out, 1), tgt_out, PAD)]
+
+
+def _training_stress(gen: torch.Generator):
+    for batch, tgt_len in [(1, pick(gen, 3, 6)), (3, pick(gen, 4, 7))]:
+        src_len, vocab = pick(gen, 2, 6), pick(gen, 8, 12)
+        step, h0 = _make_step(
+            gen, batch, src_len, vocab, random_lengths(gen, batch, src_len), embed_scale=3.0
+        )
+        tgt_out = _padded_targets(gen, batch, tgt_len, vocab)
+        yield step, h0, _shifted(tgt_out, 1), tgt_out, PAD
+
+
+def _judge_training(args, result) -> None:
+    part = "training_loss"
+    step, h0, tgt_in, tgt_out, pad_id = args
+    gold = teacher_forced_logits(step, h0, tgt_in)
+    fed = _fed_back_logits(step, h0, tgt_in)
+    candidates = [
+        Candidate("training_feeds_prediction", masked_loss_reference(fed, tgt_out, pad_id))
+    ]
+    candidates += _loss_candidates(gold, tgt_out, pad_id)
+    compare(
+        part,
+        "loss",
+        _as_loss(part, result),
+        masked_loss_reference(gold, tgt_out, pad_id).double(),
+        [Candidate(c.mistake, c.value.double()) for c in candidates],
+        where="Feed tgt_in[:, t] at every step t, stack the logits, and average the "
+        "cross-entropy against tgt_out over the tokens that are not padding.",
+    )
+
+
+TRAINING_LOSS = Part(
+    "training_loss",
+    _training_examples,
+    _training_stress,
+    _judge_training,
+    on_error="step(tokens, h) -> (logits, h, weights); tgt_in and tgt_out are (batch, tgt_len).",
+    exact=True,
+)
+
+
+def check_training_loss(fn) -> None:
+    """training_loss(step, h0, tgt_in, tgt_out, pad_id) -> the teacher-forced, padding-free loss."""
+    run_check(TRAINING_LOSS, fn)

@@ -51,47 +51,78 @@ def check_hard_alignment(fn) -> None:
     run_check(HARD_ALIGNMENT, fn)
 
 
+def _gold_spans(gen: torch.Generator, predicted: torch.Tensor, src_len: int) -> torch.Tensor:
+    """Gold spans [start, end) per target token around or away from `predicted`; [-1, -1] = none.
+
+    Half hit (the span holds the prediction), some miss just after the span (the prediction sits
+    at `end`, which an inclusive end would count), the rest miss elsewhere or have no gold.
+    """
+    spans = torch.full((*predicted.shape, 2), -1, dtype=torch.long)
+    for index in range(predicted.numel()):
+        k = int(predicted.view(-1)[index])
+        width = pick(gen, 1, min(3, src_len))
+        draw = float(torch.rand(1, generator=gen))
+        if draw < 0.5:  # a hit: a span of `width` positions that holds k
+            start = max(0, min(k - pick(gen, 0, width - 1), src_len - width))
+        elif draw < 0.7 and k >= 1:  # a miss by one: the span ends right before k
+            start = max(0, k - width)
+            width = k - start
+        elif draw < 0.9:  # a miss: the first span of `width` positions that avoids k
+            start = 0 if k >= width else k + 1
+            width = min(width, src_len - start)
+            if width <= 0:
+                continue
+        else:
+            continue  # no gold alignment for this token
+        spans.view(-1, 2)[index] = torch.tensor([start, start + width])
+    return spans
+
+
 def _accuracy_examples():
-    """Weights and gold positions (-1 = no gold alignment) for three sentences of unequal length."""
-    weights = randn(generator(151), 3, 4, 5).softmax(-1)  # (batch, tgt_len, src_len)
-    predicted = weights.argmax(-1)
-    gold = (predicted + 1) % 5  # start from all wrong, then make some right
-    right = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 1, 1]], dtype=torch.bool)
-    gold = torch.where(right, predicted, gold)
-    gold[0, 3] = -1  # sentence 0 has 3 aligned tokens, sentence 1 has 2, sentence 2 has 4
-    gold[1, 2:] = -1
-    return [(weights, gold)]
+    """Weights and gold spans for three sentences, with hits, misses and unaligned tokens."""
+    gen = generator(151)
+    weights = randn(gen, 3, 4, 6).softmax(-1)  # (batch, tgt_len, src_len)
+    spans = _gold_spans(gen, weights.argmax(-1), 6)
+    return [(weights, spans)]
 
 
 def _accuracy_stress(gen: torch.Generator):
-    """Random hits, misses and unaligned tokens; position 0 is often both predicted and gold."""
+    """Random spans; position 0 is often predicted, and at least one token is aligned."""
     cases = []
     for batch, tgt_len, src_len in stress_sizes(gen, 3):
         src_len = max(src_len, 2)
         scores = randn(gen, batch, tgt_len, src_len)
         scores[..., 0] += 2.0 * (torch.rand(batch, tgt_len, generator=gen) < 0.4)
         weights = scores.softmax(-1)
-        predicted = weights.argmax(-1)
-        draw = torch.rand(batch, tgt_len, generator=gen)
-        other = (predicted + torch.randint(1, src_len, predicted.shape, generator=gen)) % src_len
-        gold = torch.where(draw < 0.5, predicted, other)
-        gold = torch.where(draw > 0.8, torch.full_like(gold, -1), gold)
-        gold.view(-1)[pick(gen, 0, gold.numel() - 1)] = 0  # at least one aligned token
-        cases.append((weights, gold))
+        spans = _gold_spans(gen, weights.argmax(-1), src_len)
+        spans.view(-1, 2)[pick(gen, 0, batch * tgt_len - 1)] = torch.tensor([0, src_len])
+        cases.append((weights, spans))
     return cases
+
+
+def span_hits(weights: torch.Tensor, spans: torch.Tensor, inclusive_end: bool = False):
+    """(hits, aligned), both bool (batch, tgt_len): the hard alignment inside the gold span."""
+    predicted = weights.argmax(-1)
+    start, end = spans[..., 0], spans[..., 1]
+    aligned = start >= 0
+    inside = (start <= predicted) & ((predicted <= end) if inclusive_end else (predicted < end))
+    return inside & aligned, aligned
 
 
 def _judge_accuracy(args, result) -> None:
     part = "alignment_accuracy"
-    weights, gold = args
+    weights, spans = args
     result = as_number(part, "accuracy", result)
-    hits = weights.argmax(-1) == gold
-    aligned = gold >= 0
-    expected = (hits & aligned).sum().item() / aligned.sum().item()
-    per_sentence = (hits & aligned).sum(1).double() / aligned.sum(1).clamp(min=1)
+    hits, aligned = span_hits(weights, spans)
+    expected = hits.sum().item() / aligned.sum().item()
+    per_sentence = hits.sum(1).double() / aligned.sum(1).clamp(min=1)
+    inclusive, _ = span_hits(weights, spans, inclusive_end=True)
+    first_only = (weights.argmax(-1) == spans[..., 0]) & aligned
     mistakes = {
         "alignment_counts_unaligned": hits.double().mean().item(),
         "alignment_macro_average": per_sentence.mean().item(),
+        "span_end_inclusive": inclusive.sum().item() / aligned.sum().item(),
+        "span_start_only": first_only.sum().item() / aligned.sum().item(),
     }
     if abs(result - expected) <= 1e-6:
         return
@@ -99,9 +130,9 @@ def _judge_accuracy(args, result) -> None:
         if abs(value - expected) > 1e-6 and abs(result - value) <= 1e-6:
             raise CheckFailed(f"{part}: {hint(mistake)}")
     raise CheckFailed(
-        f"{part}: got {result:.4g}, expected {expected:.4g}. Compare the argmax over source "
-        "positions with gold at every target token where gold >= 0, and divide the number of "
-        "matches by the number of such tokens."
+        f"{part}: got {result:.4g}, expected {expected:.4g}. At every target token whose span "
+        "starts at 0 or later, check start <= hard alignment < end, and divide the number of "
+        "such tokens by the number of tokens with a span."
     )
 
 
@@ -111,7 +142,7 @@ ALIGNMENT_ACCURACY = Part(
 
 
 def check_alignment_accuracy(fn) -> None:
-    """alignment_accuracy(weights, gold) -> float: share of aligned target tokens whose argmax is gold."""
+    """alignment_accuracy(weights, spans) -> float: share of aligned tokens whose argmax is in the span."""
     run_check(ALIGNMENT_ACCURACY, fn)
 
 

@@ -46,6 +46,57 @@ MISTAKES: dict[str, str] = {
         "the weights do not sum to one over the source positions. Use a softmax (exponentiate, "
         "then divide by the row sum); exponentiating alone or dividing raw scores is not enough."
     ),
+    "softmax_overflow": (
+        "your weights are NaN for large scores: exp() of a score near 1000 overflows to inf, and "
+        "inf / inf is NaN. Subtract each row's maximum from the scores before exp() (the max "
+        "trick of lesson 03): the weights stay the same, and the largest exponent is exp(0) = 1."
+    ),
+    "temperature_multiplied": (
+        "the scores were multiplied by T. Divide them by the temperature: T above 1 flattens "
+        "the weights, T below 1 sharpens them."
+    ),
+    "temperature_after_softmax": (
+        "the weights were divided by T after the softmax, so they no longer sum to one. Divide "
+        "the scores by T before the softmax."
+    ),
+    "entropy_zero_weights_nan": (
+        "the entropy is NaN where a weight is exactly 0 (padding): 0 * log(0) is 0 * -inf = NaN "
+        "in floating point. Count those terms as 0, e.g. with torch.special.xlogy(w, w)."
+    ),
+    "entropy_sign": (
+        "the entropy came out negative. H = -sum_k a_k log a_k: the log of a weight is at most "
+        "0, so keep the minus sign in front of the sum."
+    ),
+    "empty_row_nan": (
+        "a sentence of nothing but padding got NaN weights: a softmax over a row of -inf is "
+        "0 / 0. Give such rows weights of exactly 0, e.g. torch.where over mask.any(-1)."
+    ),
+    "empty_row_uniform": (
+        "a sentence of nothing but padding got nonzero weights (a large negative number instead "
+        "of -inf spreads them evenly over the padding). Its weights must all be exactly 0."
+    ),
+    "beam_ignores_history": (
+        "the hypotheses were ranked by the new token's log-probability alone. A hypothesis's "
+        "score is the sum of the log-probabilities of all its tokens: add beam_scores[i] to row i "
+        "of log_probs before choosing the k best."
+    ),
+    "beam_greedy_per_hypothesis": (
+        "each hypothesis kept only its own best next token. Beam search compares all "
+        "beams x vocab expansions together: a strong hypothesis may keep two of its expansions "
+        "and a weak one none."
+    ),
+    "training_feeds_prediction": (
+        "you fed back the model's own predictions. Training uses teacher forcing: step t gets the "
+        "gold token tgt_in[:, t], whatever the model predicted at the step before."
+    ),
+    "loss_counts_padding": (
+        "padding positions count in the loss. Average the cross-entropy over the target tokens "
+        "that are not pad_id only (mask = targets != pad_id)."
+    ),
+    "loss_sentence_average": (
+        "you averaged per sentence, then over sentences, so a short sentence's tokens weigh more. "
+        "Sum the loss over all real tokens of the batch and divide by their number."
+    ),
     "context_wrong_axis": (
         "the context is summed over the wrong axis. Weight each value vector by its attention "
         "weight and sum over the source positions (src_len), keeping the feature axis."
@@ -100,8 +151,8 @@ MISTAKES: dict[str, str] = {
         "W_c is applied to [c_t; h_t] instead of [h_t; c_t]: put the decoder state first."
     ),
     "teacher_forcing_feeds_prediction": (
-        "with greedy=False you fed back the predictions. Teacher forcing feeds the gold token "
-        "tgt_in[:, t] at every step t."
+        "with greedy=False you fed back the predictions. Teacher forcing feeds the gold token: "
+        "after step t, the next input is tgt_in[:, t + 1], whatever the model predicted."
     ),
     "last_column_is_padding": (
         "you took the state at the last column, which is padding for every shorter sequence. "
@@ -130,6 +181,14 @@ MISTAKES: dict[str, str] = {
     "alignment_macro_average": (
         "you averaged per sentence and then over sentences. Count correct tokens over the whole "
         "batch and divide by the number of aligned tokens in the whole batch."
+    ),
+    "span_end_inclusive": (
+        "a hard alignment at position `end` was counted as inside its span. Spans are "
+        "half-open, like Python slices: [start, end) holds start .. end - 1."
+    ),
+    "span_start_only": (
+        "you compared the hard alignment with the span's first position only. A hit is any "
+        "position inside the span: start <= position < end."
     ),
     "one_based_index": (
         "the position is counted from 1. Python positions start at 0: the first token is "

@@ -40,7 +40,8 @@ def _error_message(part: Part, planned, error: dict, skipped: dict, limits) -> t
         return "failed", _missing(name, planned, skipped)
     if kind == "SandboxFailed":
         return "failed", f"{name}: the grading sandbox failed ({text}); ask your instructor."
-    extra = f" {part.on_error}" if part.on_error else ""
+    hint_text = part.hint_for_error(kind)
+    extra = f" {hint_text}" if hint_text else ""
     return "failed", f"{name}: your code raised {kind}: {text}.{extra}".replace("..", ".")
 
 

@@ -21,15 +21,16 @@ import psutil
 
 from course_lib.paths import COURSE_ROOT
 from course_lib.repro import THREADS
+from course_lib.workspace import make_workspace, write_lab_overrides
 
 # Folders of the course the notebooks may need, copied (relative layout kept) into the server root.
 COURSE_DIRS = ("notebooks", "exercises", "solutions", "tests/e2e/fixtures")
 COPY_IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 
-# User settings that keep JupyterLab quiet and deterministic: no news toast, no update check,
-# no autosave (a test must never write outputs back), every cell attached to the DOM.
+# User settings that keep JupyterLab deterministic: no autosave (a test saves only when it
+# means to), every cell attached to the DOM. The news pop-up and widget-state saving come from
+# the course's own settings (course_lib/workspace.py), which the tests must see as shipped.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
@@ -94,6 +95,8 @@ class LabServer:
         self.root.mkdir(parents=True, exist_ok=True)
         for nb in self.root.rglob("*.ipynb"):
             strip_outputs(nb)
+        # the learner's workspace, as `make lab` makes it: pristine copies, stored outputs kept
+        make_workspace(self.root / "work", COURSE_ROOT)
 
     def restore(self, rel_path: str) -> None:
         """Put back a pristine copy of one notebook before a test opens it."""
@@ -123,6 +126,7 @@ class LabServer:
         return env
 
     def _write_settings(self) -> None:
+        write_lab_overrides()  # the course's own settings, as `make lab` writes them
         for plugin, values in LAB_SETTINGS.items():
             path = self.base / "settings" / f"{plugin}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
