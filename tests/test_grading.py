@@ -173,6 +173,35 @@ ALTERNATIVES = {
             "    return np.int64(4), np.array([0, 4]).max()"
         ),
     },
+    "07": {
+        "07_scaled_attention_answer": (
+            "def scaled_attention(q, k, v, mask):\n"
+            "    scores = torch.einsum('bqd,bkd->bqk', q, k) * q.shape[-1] ** -0.5\n"
+            "    scores = torch.where(mask[:, None, :], scores, torch.tensor(float('-inf')))\n"
+            "    weights = torch.nn.functional.softmax(scores, dim=2)\n"
+            "    return torch.einsum('bqk,bkd->bqd', weights, v), weights"
+        ),
+        "07_split_heads_answer": (
+            "def split_heads(x, heads):\n    return torch.stack(x.chunk(heads, dim=-1), dim=1)"
+        ),
+        "07_merge_heads_answer": "def merge_heads(x):\n    return torch.cat(x.unbind(1), dim=-1)",
+        "07_causal_mask_answer": (
+            "def causal_mask(length):\n"
+            "    pos = torch.arange(length)\n"
+            "    return pos[None, :] <= pos[:, None]"
+        ),
+        "07_positional_encoding_answer": (
+            "def positional_encoding(length, d_model):\n"
+            "    rows = []\n"
+            "    for p in range(length):\n"
+            "        row = []\n"
+            "        for i in range(d_model // 2):\n"
+            "            angle = p / 10000 ** (2 * i / d_model)\n"
+            "            row += [math.sin(angle), math.cos(angle)]\n"
+            "        rows.append(row)\n"
+            "    return torch.tensor(rows)"
+        ),
+    },
 }
 
 
@@ -277,7 +306,7 @@ def test_gradebook_has_one_row_per_learner_and_a_column_per_part(graded):
     mixed = by_learner["mixed_scores"]
     assert mixed["02_bilinear_score"] == "0" and mixed["02_mlp_score"] == "2"
     assert mixed["01_last_valid_state"] == ""  # a notebook not handed in: an empty cell
-    assert mixed["total"] == "4" and float(mixed["max"]) == 35
+    assert mixed["total"] == "4" and float(mixed["max"]) == 44
     columns = list(rows[0])
     part_ids = [p["id"] for path in SOLUTIONS for p in by_path[str(path)]["parts"]]
     assert columns == ["learner", *part_ids, "total", "max"]
