@@ -3,7 +3,7 @@
 Run: python benchmarks/bench_models.py [--only dates copy ratio g2p] (2 torch threads).
 Every figure is measured, none is tuned to the machine; training seconds count training steps
 only (evaluation excluded). The last line is machine-readable:
-``models dates_bahdanau_s=.. dates_luong_s=.. copy41_50_attn=.. copy41_50_none=.. step_ratio=..
+``models dates_bahdanau_s=.. dates_luong_s=.. dates_transformer_s=.. copy41_50_attn=.. copy41_50_none=.. step_ratio=..
 g2p_wer=.. g2p_per=..`` where copy41_50_attn is the worse of the two attention models, and the
 G2P figures are the worse of the two shipped models.
 """
@@ -26,12 +26,16 @@ from course_lib.evaluation import exact_match_fn, g2p_scores, predict
 from course_lib.models import build_model
 from course_lib.repro import THREADS, set_seed
 from course_lib.training import sequence_loss, train
+from course_lib.transformer import build_transformer
 
 DATES = {  # small models train fastest here; the step budget is a cap, the target stops earlier
     "bahdanau": {"target": 0.999, "model": {"emb": 32, "hidden": 64}},
     "luong": {"target": 0.995, "model": {"emb": 32, "hidden": 64}},
 }
 DATES_TRAINING = {"lr": 1e-2, "batch_size": 64, "steps": 1500, "lr_schedule": "cosine"}
+# lesson 07's tiny Transformer and its recipe, with a larger step cap; target as Luong's
+TRANSFORMER = {"d_model": 48, "heads": 4, "layers": 2, "d_ff": 96}
+TRANSFORMER_TRAINING = {"lr": 5e-3, "batch_size": 64, "steps": 3000, "lr_schedule": "cosine"}
 COPY_BINS = [(5, 10), (11, 20), (21, 30), (31, 40), (41, 50)]
 COPY_MODELS = {
     "none": {"kind": "none"},
@@ -62,6 +66,26 @@ def bench_dates() -> dict[str, float]:
         )
         result[kind] = history["train_seconds"] if reached else float("inf")
     return result
+
+
+def bench_dates_transformer(target: float = 0.995) -> float:
+    """Seconds of training until the tiny Transformer reaches ``target`` (inf if never)."""
+    train_set, test_set = split_dates(20000, 2000, seed=0)
+    src_vocab, tgt_vocab = build_vocabs(train_set + test_set)
+    set_seed(0)
+    model = build_transformer(len(src_vocab), len(tgt_vocab), seed=0, **TRANSFORMER)
+    history = train(
+        model, train_set, src_vocab, tgt_vocab, progress=False, target=target, bucket=True,
+        eval_fn=exact_match_fn(test_set, src_vocab, tgt_vocab), eval_every=50,
+        **TRANSFORMER_TRAINING,
+    )  # fmt: skip
+    reached = history["eval"][-1] >= target
+    print(
+        f"dates transformer exact match {history['eval'][-1]:.4f} (target {target}) after "
+        f"{history['steps']} steps, {history['train_seconds']:.1f} s of training"
+        + ("" if reached else "  TARGET NOT REACHED")
+    )
+    return history["train_seconds"] if reached else float("inf")
 
 
 def bench_copy(seconds: float) -> dict[str, dict[str, float]]:
@@ -156,7 +180,9 @@ def bench_g2p() -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", default=["dates", "copy", "ratio", "g2p"])
+    parser.add_argument(
+        "--only", nargs="+", default=["dates", "transformer", "copy", "ratio", "g2p"]
+    )
     parser.add_argument("--copy-seconds", type=float, default=60.0)
     parser.add_argument(
         "--threads", type=int, default=THREADS, help=f"torch threads (course: {THREADS})"
@@ -170,6 +196,8 @@ def main() -> None:
         dates = bench_dates()
         fields["dates_bahdanau_s"] = f"{dates['bahdanau']:.1f}"
         fields["dates_luong_s"] = f"{dates['luong']:.1f}"
+    if "transformer" in args.only:
+        fields["dates_transformer_s"] = f"{bench_dates_transformer():.1f}"
     if "copy" in args.only:
         table = bench_copy(args.copy_seconds)
         attn = min(table["bahdanau"].get("41-50", 0.0), table["luong"].get("41-50", 0.0))

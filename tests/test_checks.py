@@ -236,6 +236,27 @@ EQUIVALENT = [
     ("check_hard_alignment", lambda w: w.max(dim=-1).indices),
     ("check_alignment_accuracy", _accuracy_loop),
     ("check_map_reading", lambda: (torch.tensor(4), 4)),
+    (
+        "check_scaled_attention",
+        lambda q, k, v, m: (lambda w: (torch.einsum("bqk,bkd->bqd", w, v), w))(
+            torch.where(m[:, None], torch.einsum("bqd,bkd->bqk", q, k), -torch.inf)
+            .div(q.shape[-1] ** 0.5)
+            .softmax(-1)
+        ),
+    ),
+    ("check_split_heads", lambda x, h: torch.stack(x.chunk(h, dim=-1), dim=1)),
+    ("check_merge_heads", lambda x: torch.cat(x.unbind(1), dim=-1)),
+    ("check_causal_mask", lambda n: ~torch.ones(n, n, dtype=torch.bool).triu(1)),
+    (
+        "check_positional_encoding",
+        lambda n, d: torch.stack(
+            [
+                f(torch.arange(n)[:, None] * torch.exp(-math.log(1e4) * torch.arange(0, d, 2) / d))
+                for f in (torch.sin, torch.cos)
+            ],
+            dim=-1,
+        ).reshape(n, d),
+    ),
 ]
 
 

@@ -129,6 +129,27 @@ def _training_loss_fed_back(step, h0, tgt_in, tgt_out, pad_id):
     return _cross_entropy(torch.stack(logits, 1), tgt_out)[keep].mean()
 
 
+def _sdpa(q, k, v, mask, scale=math.sqrt, late_mask=False):
+    """Scaled dot-product attention with a padding mask, optionally wrong in one way."""
+    scores = torch.einsum("bqd,bkd->bqk", q, k) / scale(q.shape[-1])
+    keep = mask[:, None, :]
+    if late_mask:
+        weights = scores.softmax(-1) * keep
+    else:
+        weights = scores.masked_fill(~keep, NEG).softmax(-1)
+    return weights @ v, weights
+
+
+def _pe(length, d_model, swap=False, halves=False, step=2, base=10000.0):
+    """Sinusoidal positions, optionally wrong in one way."""
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    angles = pos / base ** (step * torch.arange(d_model // 2) / d_model)
+    first, second = (angles.cos(), angles.sin()) if swap else (angles.sin(), angles.cos())
+    if halves:
+        return torch.cat([first, second], dim=-1)
+    return torch.stack([first, second], dim=-1).flatten(1)
+
+
 CASES = [
     ("softmax_wrong_axis", checks.check_attention_weights, lambda s: s.softmax(dim=1)),
     (
@@ -314,6 +335,34 @@ CASES = [
     ("one_based_index", checks.check_map_reading, lambda: (5, 5)),
     ("map_wrong_axis", checks.check_map_reading, lambda: (2, 4)),
     ("map_wrong_axis", checks.check_map_reading, lambda: (4, 3)),
+    # lesson 07
+    ("missing_scale", checks.check_scaled_attention, lambda *a: _sdpa(*a, scale=lambda d: 1.0)),
+    ("scaled_by_d", checks.check_scaled_attention, lambda *a: _sdpa(*a, scale=lambda d: d)),
+    ("mask_after_softmax", checks.check_scaled_attention, lambda *a: _sdpa(*a, late_mask=True)),
+    (
+        "split_without_transpose",
+        checks.check_split_heads,
+        lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1),
+    ),
+    (
+        "merge_without_transpose",
+        checks.check_merge_heads,
+        lambda x: x.reshape(x.shape[0], x.shape[2], -1),
+    ),
+    (
+        "causal_hides_diagonal",
+        checks.check_causal_mask,
+        lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1),
+    ),
+    (
+        "causal_upper_triangle",
+        checks.check_causal_mask,
+        lambda n: torch.ones(n, n, dtype=torch.bool).triu(),
+    ),
+    ("pe_sin_cos_swapped", checks.check_positional_encoding, lambda n, d: _pe(n, d, swap=True)),
+    ("pe_not_interleaved", checks.check_positional_encoding, lambda n, d: _pe(n, d, halves=True)),
+    ("pe_wrong_frequency", checks.check_positional_encoding, lambda n, d: _pe(n, d, step=1)),
+    ("pe_wrong_frequency", checks.check_positional_encoding, lambda n, d: _pe(n, d, base=1e3)),
 ]
 
 

@@ -18,6 +18,7 @@ NAMES = [
     "04_context_vector",
     "05_full_model",
     "06_alignment",
+    "07_transformer_attention",
 ]
 SCHEMA_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
 

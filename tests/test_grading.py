@@ -174,6 +174,35 @@ ALTERNATIVES = {
             "    return np.int64(4), np.array([0, 4]).max()"
         ),
     },
+    "07": {
+        "07_scaled_attention_answer": (
+            "def scaled_attention(q, k, v, mask):\n"
+            "    scores = torch.einsum('bqd,bkd->bqk', q, k) * q.shape[-1] ** -0.5\n"
+            "    scores = torch.where(mask[:, None, :], scores, torch.tensor(float('-inf')))\n"
+            "    weights = torch.nn.functional.softmax(scores, dim=2)\n"
+            "    return torch.einsum('bqk,bkd->bqd', weights, v), weights"
+        ),
+        "07_split_heads_answer": (
+            "def split_heads(x, heads):\n    return torch.stack(x.chunk(heads, dim=-1), dim=1)"
+        ),
+        "07_merge_heads_answer": "def merge_heads(x):\n    return torch.cat(x.unbind(1), dim=-1)",
+        "07_causal_mask_answer": (
+            "def causal_mask(length):\n"
+            "    pos = torch.arange(length)\n"
+            "    return pos[None, :] <= pos[:, None]"
+        ),
+        "07_positional_encoding_answer": (
+            "def positional_encoding(length, d_model):\n"
+            "    rows = []\n"
+            "    for p in range(length):\n"
+            "        row = []\n"
+            "        for i in range(d_model // 2):\n"
+            "            angle = p / 10000 ** (2 * i / d_model)\n"
+            "            row += [math.sin(angle), math.cos(angle)]\n"
+            "        rows.append(row)\n"
+            "    return torch.tensor(rows)"
+        ),
+    },
 }
 
 

@@ -29,9 +29,9 @@ def _name(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
-def test_the_course_has_six_lessons_each_with_a_solution_and_an_exercise():
+def test_the_course_has_seven_lessons_each_with_a_solution_and_an_exercise():
     stems = [p.stem for p in LESSONS]
-    assert len(stems) == 6, f"expected 6 lesson notebooks, found {stems}"
+    assert len(stems) == 7, f"expected 7 lesson notebooks, found {stems}"
     assert [p.stem for p in SOLUTIONS] == stems
     assert [p.stem for p in EXERCISES] == stems
 

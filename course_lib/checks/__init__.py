@@ -4,7 +4,7 @@ A check prints "✓ <part> passed", or raises CheckFailed (an AssertionError) wh
 in a sentence or two what is wrong and where to look; NotImplementedYet when the answer cell
 still raises NotImplementedError. The catalogue of recognised mistakes is in `mistakes.MISTAKES`.
 
-One module per exercise (`ex01_bottleneck` ... `ex06_alignment`). Each part is a `Part`: the
+One module per exercise (`ex01_bottleneck` ... `ex07_transformer`). Each part is a `Part`: the
 learner's seeded examples, the grader's stress inputs, and one judge with its own reference
 answer. The references are written here on purpose, independently of `course_lib.attention`, so
 that a bug in the library cannot make a wrong answer pass. `PARTS` maps a part's name to it;
@@ -70,6 +70,18 @@ from .ex06_alignment import (
     check_map_reading,
     example_map,
 )
+from .ex07_transformer import (
+    CAUSAL_MASK,
+    MERGE_HEADS,
+    POSITIONAL_ENCODING,
+    SCALED_ATTENTION,
+    SPLIT_HEADS,
+    check_causal_mask,
+    check_merge_heads,
+    check_positional_encoding,
+    check_scaled_attention,
+    check_split_heads,
+)
 from .mistakes import CLASSIC, MISTAKES
 
 PARTS: dict[str, Part] = {
@@ -99,6 +111,11 @@ PARTS: dict[str, Part] = {
         HARD_ALIGNMENT,
         ALIGNMENT_ACCURACY,
         MAP_READING,
+        SCALED_ATTENTION,
+        SPLIT_HEADS,
+        MERGE_HEADS,
+        CAUSAL_MASK,
+        POSITIONAL_ENCODING,
     )
 }
 
@@ -115,6 +132,7 @@ __all__ = [
     "check_bahdanau_step",
     "check_beam_step",
     "check_bilinear_score",
+    "check_causal_mask",
     "check_context_vector",
     "check_decode",
     "check_dot_score",
@@ -126,9 +144,13 @@ __all__ = [
     "check_masked_loss",
     "check_map_reading",
     "check_masked_softmax",
+    "check_merge_heads",
     "check_mlp_score",
+    "check_positional_encoding",
     "check_reverse_valid",
+    "check_scaled_attention",
     "check_scaled_dot_score",
+    "check_split_heads",
     "check_temperature_weights",
     "check_time_lags",
     "check_training_loss",

@@ -198,6 +198,36 @@ MISTAKES: dict[str, str] = {
         "the heatmap was read along the wrong axis. Rows are target steps and columns are "
         "source positions: a target step's weights run along its row."
     ),
+    # lesson 07: the Transformer's attention
+    "split_without_transpose": (
+        "the heads were cut along the sequence, not along each vector: x.view(batch, heads, "
+        "length, d_head) mixes positions. View as (batch, length, heads, d_head), then swap "
+        "axes 1 and 2."
+    ),
+    "merge_without_transpose": (
+        "the heads were merged without moving the head axis back: reshape a (batch, heads, "
+        "length, d_head) tensor only after transpose(1, 2) makes it (batch, length, heads, d_head)."
+    ),
+    "causal_hides_diagonal": (
+        "the causal mask also hides the diagonal, so a position cannot see itself and the first "
+        "one sees nothing. Keep key j <= query t: the lower triangle including the diagonal."
+    ),
+    "causal_upper_triangle": (
+        "the causal mask points the wrong way: it lets a position see the future. Query t (the "
+        "row) may see keys j <= t (the columns): use the lower triangle, tril."
+    ),
+    "pe_sin_cos_swapped": (
+        "sin and cos are swapped. The even columns 2i hold the sine and the odd columns 2i+1 the "
+        "cosine of the same angle."
+    ),
+    "pe_not_interleaved": (
+        "all sines come first and all cosines after. Interleave them: column 2i is a sine and "
+        "column 2i+1 the cosine of the same angle."
+    ),
+    "pe_wrong_frequency": (
+        "the frequencies are wrong. The angle of pair i is p / 10000^(2i / d_model): base 10000, "
+        "and the exponent uses 2i (the even column's index), not i."
+    ),
 }
 
 CLASSIC = (

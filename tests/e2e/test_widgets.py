@@ -62,6 +62,14 @@ SPECS = [
         expect_text=r"^knight → [A-Z]",
         run_timeout_s=300.0,
     ),
+    WidgetSpec(
+        id="transformer-head-explorer",
+        notebook="notebooks/07_transformer_attention.ipynb",
+        root_class="head-explorer",
+        interact=SliderKeys(("ArrowRight", "End"), handle=".head-explorer-step [role=slider]"),
+        expect_text=r"^layer 0, head 0, step [1-9]\d* \(output",
+        run_timeout_s=300.0,
+    ),
 ]
 
 CHANGE_TIMEOUT_S = 20.0
