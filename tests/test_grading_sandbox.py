@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from course_lib.checks import PARTS
-from course_lib.grade import verdict, wire
+from course_lib.grade import sandbox, verdict, wire
 from course_lib.grade.grader import Limits, Planned, _collect, grade
 from course_lib.grade.outcome import describe
 
@@ -96,3 +96,12 @@ def test_wire_round_trip_gives_plain_tensors():
     back = wire.decode(wire.encode(value))
     assert type(back[0]) is torch.Tensor and torch.equal(back[0], torch.arange(6.0).reshape(2, 3))
     assert back[1:] == (3, 0.5, [True, None])
+
+
+def test_read_only_binds_go_on_top_of_the_fresh_tmp():
+    """A venv or checkout under /tmp (a CI clone) must stay visible inside the sandbox."""
+    command = sandbox.bwrap_command("bwrap")
+    tmpfs = command.index("--tmpfs")
+    assert command[tmpfs + 1] == "/tmp"
+    binds = [i for i, word in enumerate(command) if word == "--ro-bind"]
+    assert binds and min(binds) > tmpfs

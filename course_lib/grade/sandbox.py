@@ -53,6 +53,9 @@ def bwrap_command(bwrap: str) -> list[str]:
     """The bubblewrap prefix: system dirs and Python read-only, fresh /tmp, /proc, /dev."""
     command = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     command += ["--die-with-parent", "--new-session", "--clearenv"]
+    # The fresh /tmp first: the read-only binds below go on top of it, so a venv or a checkout
+    # that lives under /tmp (a CI clone, say) stays visible inside.
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for top in ("/usr", "/etc"):
         command += ["--ro-bind", top, top]
     for top in ("/bin", "/lib", "/lib64", "/sbin"):
@@ -62,7 +65,7 @@ def bwrap_command(bwrap: str) -> list[str]:
             command += ["--ro-bind", top, top]
     for path in _readonly_paths():
         command += ["--ro-bind", path, path]
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    command += ["--chdir", "/tmp"]
     for key, value in {**ENV, "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp"}.items():
         command += ["--setenv", key, value]
     return [*command, "--"]
