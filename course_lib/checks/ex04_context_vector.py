@@ -96,23 +96,27 @@ def _attend(query, keys, values, mask):
     return weights @ values, weights
 
 
-def _attend_examples():
-    for seed, (batch, tgt_len, src_len, d, d_v), lengths in [
-        (91, (2, 3, 5, 4, 6), [5, 2]),
-        (92, (3, 2, 4, 7, 3), [1, 4, 3]),
-    ]:
+def attention_inputs(cases):
+    """(query, keys, values, mask) for each (seed, (batch, tgt_len, src_len, d, d_v), lengths)."""
+    for seed, (batch, tgt_len, src_len, d, d_v), lengths in cases:
         gen = generator(seed)
         query, keys = randn(gen, batch, tgt_len, d), randn(gen, batch, src_len, d)
         yield query, keys, randn(gen, batch, src_len, d_v), lengths_mask(lengths, src_len)
 
 
-def _attend_stress(gen: torch.Generator):
+def attention_stress(gen: torch.Generator, min_d: int = 1):
+    """Grader inputs for an attention step: stress sizes, queries at three magnitudes."""
     for (batch, tgt_len, src_len, d, d_v), scale in zip(
         stress_sizes(gen, 5), (1e-3, 1.0, 3.0), strict=True
     ):
+        d = max(d, min_d)
         query, keys = randn(gen, batch, tgt_len, d) * scale, randn(gen, batch, src_len, d)
         mask = lengths_mask(random_lengths(gen, batch, src_len), src_len)
         yield query, keys, randn(gen, batch, src_len, d_v), mask
+
+
+def _attend_examples():
+    return attention_inputs([(91, (2, 3, 5, 4, 6), [5, 2]), (92, (3, 2, 4, 7, 3), [1, 4, 3])])
 
 
 def _judge_attend(args, result) -> None:
@@ -133,7 +137,7 @@ def _judge_attend(args, result) -> None:
 ATTEND = Part(
     "attend",
     _attend_examples,
-    _attend_stress,
+    attention_stress,
     _judge_attend,
     on_error=ATTEND_WHERE,
     reference=_attend,

@@ -9,9 +9,10 @@ import math
 
 import torch
 
-from ._core import Candidate, CheckFailed, compare, generator, lengths_mask, randn, unpack
-from ._part import Part, pick, random_lengths, run_check, stress_sizes
+from ._core import Candidate, CheckFailed, compare, generator, randn, unpack
+from ._part import Part, pick, run_check, stress_sizes
 from .ex03_softmax_weights import masked_reference, masked_softmax_candidates, not_normalised
+from .ex04_context_vector import attention_inputs, attention_stress
 
 # --- Part 1: scaled dot-product attention with a padding mask ---------------------------------
 
@@ -28,23 +29,11 @@ def _sdpa(q, k, v, mask):
 
 
 def _sdpa_examples():
-    for seed, (batch, q_len, k_len, d_k, d_v), lengths in [
-        (171, (2, 3, 5, 4, 6), [5, 2]),
-        (172, (3, 2, 4, 9, 3), [1, 4, 3]),
-    ]:
-        gen = generator(seed)
-        q, k = randn(gen, batch, q_len, d_k), randn(gen, batch, k_len, d_k)
-        yield q, k, randn(gen, batch, k_len, d_v), lengths_mask(lengths, k_len)
+    return attention_inputs([(171, (2, 3, 5, 4, 6), [5, 2]), (172, (3, 2, 4, 9, 3), [1, 4, 3])])
 
 
 def _sdpa_stress(gen: torch.Generator):
-    for (batch, q_len, k_len, d_k, d_v), scale in zip(
-        stress_sizes(gen, 5), (1e-3, 1.0, 3.0), strict=True
-    ):
-        d_k = max(d_k, 2)  # with d_k = 1 a missing scale would not show
-        q, k = randn(gen, batch, q_len, d_k) * scale, randn(gen, batch, k_len, d_k)
-        mask = lengths_mask(random_lengths(gen, batch, k_len), k_len)
-        yield q, k, randn(gen, batch, k_len, d_v), mask
+    return attention_stress(gen, min_d=2)  # with d_k = 1 a missing scale would not show
 
 
 def _judge_sdpa(args, result) -> None:
