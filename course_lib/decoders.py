@@ -102,7 +102,10 @@ class BahdanauDecoder(nn.Module):
         self.hidden = hidden
         self.fused = fused
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=PAD)
-        self.bridge = Bridge(enc_dim, hidden, always=True)  # s_0 = tanh(W final), as in the paper
+        # The first state: tanh(W [forward final; backward final]). The paper uses the backward
+        # state alone, tanh(W_s h<-_1) (the backward pass ends at the first word); both directions
+        # have read the whole source, so the course gives W both, and W can learn to ignore one.
+        self.bridge = Bridge(enc_dim, hidden, always=True)
         self.attention = AdditiveScore(hidden, enc_dim, attn_dim)  # v^T tanh(W_q h + W_k s)
         # The GRU's input is [y_{t-1}; c_t]; its input matmul is split into the two parts.
         self.gates_emb = nn.Linear(emb, 3 * hidden)  # all steps at once
@@ -221,6 +224,8 @@ class LuongDecoder(nn.Module):
             scores = self.score(h, memory["keys"])  # (batch, [tgt_len,] src_len)
         weights = masked_softmax(scores, memory["mask"])
         context = context_vector(weights, memory["values"])  # (batch, [tgt_len,] enc_dim)
+        # The paper writes [c_t; h_t] (eq. 5); with a learned W_c the order of the two halves only
+        # swaps W_c's columns, so [h_t; c_t] is the same model.
         h_tilde = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         return weights, h_tilde
 

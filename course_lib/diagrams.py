@@ -83,3 +83,49 @@ def draw_architecture(kind="bahdanau", ax=None, input_feeding=False):
     ax.axis("off")
     ax.set_title(spec["title"], fontsize=10)
     return ax
+
+
+# The general scheme of lesson 02: (x, y) centre, label, lesson that builds it; left to right.
+_SCHEME = {
+    "query": ((1.6, 3.0), "query $h_t$\n(decoder state)", None),
+    "keys": ((1.6, 1.0), "keys $s_1 \\ldots s_m$\n(encoder states)", None),
+    "scores": ((5.2, 2.0), "scores\n$e_{t,k} = \\mathrm{score}(h_t, s_k)$", "lesson 02"),
+    "weights": ((8.8, 2.0), "weights\n$a_{t,k} = \\mathrm{softmax}_k(e_{t,k})$", "lesson 03"),
+    "values": ((8.8, 4.2), "values $s_1 \\ldots s_m$\n(the same encoder states)", None),
+    "output": ((12.4, 2.0), "output: context\n$c_t = \\sum_k a_{t,k}\\, s_k$", "lesson 04"),
+}
+_SCHEME_ARROWS = [("query", "scores"), ("keys", "scores"), ("scores", "weights"),
+                  ("weights", "output"), ("values", "output")]  # fmt: skip
+
+
+def draw_attention_scheme(ax=None):
+    """The whole computation of one attention step, inputs -> scores -> weights -> output.
+
+    Each box that a lesson builds is labelled with that lesson; lesson 05 puts the output into
+    a decoder. The same three steps return in lesson 07 with separate keys and values.
+    """
+    ax = new_axes(ax, 10.0, 3.6)
+    width, height = 3.1, 1.2
+    boxes = {}
+    for name, ((x, y), text, lesson) in _SCHEME.items():
+        built = lesson is not None
+        box = FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                             boxstyle="round,pad=0.05", gid=name,
+                             facecolor="#E69F00" if built else "#56B4E9", alpha=0.35,
+                             edgecolor="0.25", linestyle="-" if built else "--")  # fmt: skip
+        ax.add_patch(box)
+        ax.text(x, y, text, ha="center", va="center", fontsize=9)
+        if built:
+            ax.text(x, y - height / 2 - 0.3, lesson, ha="center", va="top", fontsize=8.5,
+                    style="italic", color="0.25")  # fmt: skip
+        boxes[name] = (box, (x, y))
+    for src, dst in _SCHEME_ARROWS:
+        (pa, ca), (pb, cb) = boxes[src], boxes[dst]
+        ax.add_patch(FancyArrowPatch(ca, cb, patchA=pa, patchB=pb, arrowstyle="-|>",
+                                     mutation_scale=14, color="0.2"))  # fmt: skip
+    ax.set_xlim(0, 14.2)
+    ax.set_ylim(0, 5.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("One attention step: inputs → scores → weights → output", fontsize=11)
+    return ax
