@@ -126,8 +126,9 @@ MISTAKES: dict[str, str] = {
         "0 .. L-1, so keep positions strictly less than the length (<, not <=)."
     ),
     "mlp_concat_order": (
-        "the concatenation is [s; h] instead of [h; s]: put the query (decoder state) first, "
-        "then the key, so they meet the right columns of W1."
+        "this exercise's W1 expects the query first, [h; s]: its first columns multiply the "
+        "decoder state, the rest the key. Stacked as [s; h], each half meets the other's columns. "
+        "Either order makes a valid model when the weights are learned for it."
     ),
     "context_mean": (
         "the context is divided by the number of positions. The weights already sum to one: "
@@ -137,8 +138,9 @@ MISTAKES: dict[str, str] = {
         "the context is a weighted sum of the keys. Score with the keys, but sum the values."
     ),
     "bahdanau_input_order": (
-        "the GRU input is [c_t; y] instead of [y; c_t]: concatenate the previous token's "
-        "embedding first, then the context."
+        "this exercise's GRU expects its input as [y; c_t], the previous token's embedding "
+        "first, then the context; you stacked [c_t; y]. Either order makes a valid model when "
+        "the weights are learned for it."
     ),
     "luong_query_h_prev": (
         "you attended with h_prev. In Luong's decoder the RNN steps first and the new state h_t "
@@ -148,7 +150,9 @@ MISTAKES: dict[str, str] = {
         "the tanh is missing from the attentional state: h~_t = tanh(W_c [h_t; c_t])."
     ),
     "luong_concat_order": (
-        "W_c is applied to [c_t; h_t] instead of [h_t; c_t]: put the decoder state first."
+        "this exercise's W_c expects [h_t; c_t], the decoder state first; you stacked "
+        "[c_t; h_t]. That is the order of Luong et al.'s equation 5, and with a learned W_c "
+        "both are the same model, but this W_c was built for the decoder state first."
     ),
     "teacher_forcing_feeds_prediction": (
         "with greedy=False you fed back the predictions. Teacher forcing feeds the gold token: "
