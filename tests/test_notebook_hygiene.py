@@ -70,3 +70,26 @@ def test_lessons_state_objectives_and_link_their_exercise(path):
     assert re.search(r"learning objectives", text, re.I), f"{_name(path)} has no objectives"
     assert f"../exercises/{path.name}" in text, f"{_name(path)} does not link its exercise"
     assert re.search(r"check your understanding", text, re.I), f"{_name(path)} has no questions"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_self_checks_sit_in_cells_of_their_own_that_a_learner_can_spot(path):
+    """A lesson's checks of its own claims are whole cells that start with `with self_check(`
+    and carry the `self-check` tag; no cell outside them stops a learner's run with a claim."""
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        tagged = "self-check" in cell.get("metadata", {}).get("tags", [])
+        uses = "self_check(" in source
+        where = f"{_name(path)} cell {i}"
+        assert tagged == uses, f"{where}: the self-check tag and a self_check block go together"
+        if uses:
+            assert source.startswith("with self_check("), f"{where}: start with the self-check"
+            assert not re.search(r"^\S", source.split("\n", 1)[1], re.M), (
+                f"{where}: everything in a self-check cell belongs inside its with block"
+            )
+        else:
+            assert "expect_between(" not in source and "expect(" not in source, (
+                f"{where}: a claim outside a self_check block stops a learner's Run All"
+            )
