@@ -37,7 +37,7 @@ NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_saniti
 
 .PHONY: help venv lab test test-unit lint test-notebooks test-portability test-wheel test-e2e \
         notebooks exercises \
-        grade bench-attention bench-models pretrained lock clean
+        grade bench-attention bench-models pretrained sweep-scores lock clean
 
 help:
 	@echo "make lab              set up .venv (first time), copy new lessons and exercises into"
@@ -56,6 +56,7 @@ help:
 	@echo "make bench-attention  attention ops vs torch SDPA"
 	@echo "make bench-models     training-speed and accuracy benchmarks"
 	@echo "make pretrained       retrain the shipped G2P models from scratch"
+	@echo "make sweep-scores     rerun lessons 02 and 06's score comparisons over three seeds (about 10 min)"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
 	@echo "make clean            remove .venv, build/ and browser-test screenshots"
 
@@ -126,6 +127,10 @@ bench-models: $(STAMP)
 
 pretrained: $(STAMP)
 	$(PY) scripts/train_pretrained.py
+
+# Lessons 02 and 06 show the score comparison over several seeds from course_lib/measured/.
+sweep-scores: $(STAMP)
+	$(PY) scripts/sweep_scores.py
 
 # Re-resolve the lock from requirements.in in a throwaway environment.
 lock:
