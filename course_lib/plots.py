@@ -262,16 +262,17 @@ def plot_context_2d(
     colors[:, :3] = to_rgb(STATE_COLOR)
     colors[:, 3] = 0.25 + 0.75 * share
     named = "" if label_min <= 0 else f", named if weight ≥ {label_min:g}"
-    ax.scatter(s[:, 0], s[:, 1], s=40 + 400 * share, c=colors, edgecolors="black",
-               linewidths=0.5, label=f"encoder states (size = weight{named})",
-               gid="states")  # fmt: skip
-    for (x, y), label, wi in zip(s, labels, w, strict=True):
+    sizes = 40 + 400 * share  # marker areas in points²
+    ax.scatter(s[:, 0], s[:, 1], s=sizes, c=colors, edgecolors="black", linewidths=0.5,
+               label=f"encoder states (size = weight{named})", gid="states")  # fmt: skip
+    for (x, y), label, wi, area in zip(s, labels, w, sizes, strict=True):
         if wi < label_min:
             continue
-        # Put the name on the side facing away from the context star, which often sits close by.
+        # Just outside the marker, on the side facing away from the context star (often close by).
         right, up = x >= context[0], y >= context[1]
+        gap = 0.75 * np.sqrt(area) / 2 + 2  # the marker's radius in points, less a little
         ax.annotate(f"{display_token(label)} ({wi:.2f})", (x, y),
-                    xytext=(7 if right else -7, 7 if up else -7), textcoords="offset points",
+                    xytext=(gap if right else -gap, gap if up else -gap), textcoords="offset points",
                     ha="left" if right else "right", va="bottom" if up else "top",
                     fontsize="small", gid="state-label",
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})  # fmt: skip
