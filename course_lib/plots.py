@@ -265,11 +265,13 @@ def plot_context_2d(
     sizes = 40 + 400 * share  # marker areas in points²
     ax.scatter(s[:, 0], s[:, 1], s=sizes, c=colors, edgecolors="black", linewidths=0.5,
                label=f"encoder states (size = weight{named})", gid="states")  # fmt: skip
+    middle = (s[:, 0].min() + s[:, 0].max()) / 2
     for (x, y), label, wi, area in zip(s, labels, w, sizes, strict=True):
         if wi < label_min:
             continue
-        # Just outside the marker, on the side facing away from the context star (often close by).
-        right, up = x >= context[0], y >= context[1]
+        # Just outside the marker: above or below, away from the context star (often close by);
+        # running toward the middle of the map, so it stays inside the axes.
+        right, up = x <= middle, y >= context[1]
         gap = 0.75 * np.sqrt(area) / 2 + 2  # the marker's radius in points, less a little
         ax.annotate(f"{display_token(label)} ({wi:.2f})", (x, y),
                     xytext=(gap if right else -gap, gap if up else -gap), textcoords="offset points",
