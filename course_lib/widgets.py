@@ -203,7 +203,7 @@ def decoder_step_explorer(
             more = ", …" if q.shape[1] > 4 else ""
             lines.append(f"query: norm {np.linalg.norm(q[t]):.3f}, first values [{head}{more}]")
         if topk is not None:
-            cands = ", ".join(f"{str(tok)!r} {float(p):.2f}" for tok, p in topk[t])
+            cands = ", ".join(f"{str(tok)!r} {probability_label(float(p))}" for tok, p in topk[t])
             lines.append(f"most likely next tokens: {cands}")
         if nearest is not None:
             near = ", ".join(f"{str(tok)!r} (#{i}, d={float(d):.2f})" for i, tok, d in nearest[t])

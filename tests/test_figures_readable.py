@@ -222,13 +222,15 @@ def test_head_explorer_figure_names_attention_weight_once(captured):
 
 def test_top_k_panel_prints_every_candidate_even_a_tiny_one(captured):
     topk = [[("x", 0.9996), ("y", 3e-4), ("z", 1e-4), ("w", 2e-6)]] * 2
-    widgets.decoder_step_explorer(list("ab"), list("xy"), np.eye(2), topk=topk)
+    box = widgets.decoder_step_explorer(list("ab"), list("xy"), np.eye(2), topk=topk)
     (ax,) = [a for a in captured[-1].axes if a.get_title().endswith("next tokens")]
     bars = [p for p in ax.patches if p.get_gid() == "candidate"]
     assert len(bars) == 4
     assert ax.get_xscale() == "log" and ax.get_xlim()[0] <= 2e-6  # the smallest bar shows
     shown = [t.get_text() for t in ax.texts]
     assert shown == ["2.0e-06", "1.0e-04", "3.0e-04", "1.00"]  # bottom to top
+    text = "".join(o["text"] for o in box.children[1].outputs if o["output_type"] == "stream")
+    assert "'x' 1.00, 'y' 3.0e-04, 'z' 1.0e-04, 'w' 2.0e-06" in text  # the text line agrees
 
 
 def test_probability_labels_never_round_a_candidate_to_zero():
