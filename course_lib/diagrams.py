@@ -2,39 +2,57 @@
 
 from __future__ import annotations
 
+from matplotlib.colors import to_rgb
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from course_lib.plots import new_axes
+from course_lib.plots import OKABE_ITO, new_axes
+
+
+def tint(name: str, amount: float = 0.3) -> tuple[float, float, float]:
+    """A light box fill: the Okabe-Ito colour ``name`` mixed with white (``amount`` of colour)."""
+    return tuple(1 - amount * (1 - c) for c in to_rgb(OKABE_ITO[name]))
+
+
+# Box fills, told apart with any colour vision (tests/test_figures_readable.py measures them).
+ENCODER, DECODER, ATTENTION, TOKEN = (
+    tint("sky blue", 0.5),
+    tint("orange", 0.5),
+    tint("bluish green", 0.5),
+    tint("yellow", 0.3),
+)
+OUTPUT = (0.95, 0.95, 0.95)
 
 # Schematic boxes: name -> ((x, y) centre, label, colour) on a 13 x 7 canvas; arrows by name.
 _ARCH = {
     "bahdanau": {
         "boxes": {
-            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", "#cfe2f3"),
-            "prev": ((6.5, 0.8), r"previous state $h_{t-1}$ (query)", "#fde9c9"),
+            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", ENCODER),
+            "prev": ((6.5, 0.8), r"previous state $h_{t-1}$ (query)", DECODER),
             "score": ((2.2, 2.6), "scores $e_{tj} = a(h_{t-1}, s_j)$\n"
-                      r"$\mathrm{softmax} \to \alpha_{tj}$", "#f4cccc"),
-            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", "#f4cccc"),
-            "tok": ((10.8, 2.6), r"previous token $y_{t-1}$", "#d9ead3"),
-            "rnn": ((6.5, 4.4), "RNN step $t$\n$h_t = f(h_{t-1}, [y_{t-1}; c_t])$", "#fde9c9"),
-            "out": ((6.5, 6.2), r"prediction $p(y_t)$ from $h_t, c_t, y_{t-1}$", "#d9d2e9"),
+                      r"$\mathrm{softmax} \to \alpha_{tj}$", ATTENTION),
+            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", ATTENTION),
+            "tok": ((10.8, 4.4), r"previous token $y_{t-1}$", TOKEN),
+            "rnn": ((6.5, 4.4), "RNN step $t$\n$h_t = f(h_{t-1}, [y_{t-1}; c_t])$", DECODER),
+            "out": ((6.5, 6.2), r"prediction $p(y_t)$ from $h_t, c_t, y_{t-1}$", OUTPUT),
         },
+        # The prediction reads all three it names: h_t, c_t and y_{t-1} (decoders.py, _predict).
         "arrows": [("enc", "score"), ("prev", "score"), ("score", "ctx"), ("ctx", "rnn"),
-                   ("prev", "rnn"), ("tok", "rnn"), ("rnn", "out")],
+                   ("prev", "rnn"), ("tok", "rnn"), ("rnn", "out"), ("ctx", "out"),
+                   ("tok", "out")],
         "title": "Bahdanau: attend with $h_{t-1}$, then run the RNN step",
     },
     "luong": {
         "boxes": {
-            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", "#cfe2f3"),
-            "prev": ((6.5, 0.8), r"previous state $h_{t-1}$", "#fde9c9"),
-            "tok": ((10.8, 0.8), r"previous token $y_{t-1}$", "#d9ead3"),
-            "rnn": ((6.5, 2.6), r"RNN step $t$ $\to$ $h_t$ (query)", "#fde9c9"),
+            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", ENCODER),
+            "prev": ((6.5, 0.8), r"previous state $h_{t-1}$", DECODER),
+            "tok": ((10.8, 0.8), r"previous token $y_{t-1}$", TOKEN),
+            "rnn": ((6.5, 2.6), r"RNN step $t$ $\to$ $h_t$ (query)", DECODER),
             "score": ((2.2, 2.6), r"scores $\mathrm{score}(h_t, s_j)$" "\n"
-                      r"$\mathrm{softmax} \to \alpha_{tj}$", "#f4cccc"),
-            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", "#f4cccc"),
-            "att": ((6.5, 4.4), r"$\tilde h_t = \tanh(W_c [h_t; c_t])$", "#d9d2e9"),
+                      r"$\mathrm{softmax} \to \alpha_{tj}$", ATTENTION),
+            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", ATTENTION),
+            "att": ((6.5, 4.4), r"$\tilde h_t = \tanh(W_c [h_t; c_t])$", OUTPUT),
             "out": ((6.5, 6.2), r"prediction $p(y_t) = \mathrm{softmax}(W_s \tilde h_t)$",
-                    "#d9d2e9"),
+                    OUTPUT),
         },
         "arrows": [("prev", "rnn"), ("tok", "rnn"), ("rnn", "score"), ("enc", "score"),
                    ("score", "ctx"), ("ctx", "att"), ("rnn", "att"), ("att", "out")],
@@ -42,6 +60,20 @@ _ARCH = {
     },
 }  # fmt: skip
 _BOX_W, _BOX_H = 3.8, 1.0
+
+
+def _draw_keys_and_values(ax, boxes) -> None:
+    """The encoder states feed the scores (as keys) and, weighted, the context (as values)."""
+    (_, (x, y_enc)), (_, (_, y_score)), (_, (_, y_ctx)) = (
+        boxes[k] for k in ("enc", "score", "ctx")
+    )
+    ax.text(x + 0.12, (y_enc + y_score) / 2, "keys", fontsize=7.5, style="italic", va="center")
+    left = x - _BOX_W / 2 - 0.08
+    ax.add_patch(FancyArrowPatch((left, y_enc), (left, y_ctx), arrowstyle="-|>",
+                                 mutation_scale=12, color="0.2", gid="values",
+                                 connectionstyle="bar,fraction=-0.16"))  # fmt: skip
+    ax.text(left - 0.5, (y_enc + y_ctx) / 2, "values", fontsize=7.5, style="italic",
+            rotation=90, ha="center", va="center")  # fmt: skip
 
 
 def draw_architecture(kind="bahdanau", ax=None, input_feeding=False):
@@ -66,6 +98,7 @@ def draw_architecture(kind="bahdanau", ax=None, input_feeding=False):
         (pa, ca), (pb, cb) = boxes[src], boxes[dst]
         ax.add_patch(FancyArrowPatch(ca, cb, patchA=pa, patchB=pb, arrowstyle="-|>",
                                      mutation_scale=12, color="0.2"))  # fmt: skip
+    _draw_keys_and_values(ax, boxes)
     if input_feeding:
         if kind != "luong":
             raise ValueError("input_feeding only exists in the Luong decoder (kind='luong')")
@@ -77,7 +110,7 @@ def draw_architecture(kind="bahdanau", ax=None, input_feeding=False):
         ax.text(right + 0.7, (y_top + y_bottom) / 2, "input feeding:\n"
                 r"$\tilde h_t$ joins the input of step $t{+}1$", fontsize=7.5, color="0.3",
                 va="center")  # fmt: skip
-    ax.set_xlim(0, 13)
+    ax.set_xlim(-1.0, 13)
     ax.set_ylim(0, 7)
     ax.set_aspect("equal")
     ax.axis("off")

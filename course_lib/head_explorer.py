@@ -54,7 +54,7 @@ def head_explorer(src_tokens, out_tokens, cross, title: str = "") -> W.VBox:
         axes = fig.subplots(1, 2, width_ratios=[1.3, 1.0])
         name = f"{title}: " if title else ""
         plot_attention(w[layer, head], src_tokens, out_tokens, ax=axes[0],
-                       title=f"{name}layer {layer}, head {head}")  # fmt: skip
+                       title=f"{name}layer {layer}, head {head}", colorbar_label=None)  # fmt: skip
         axes[0].add_patch(_row_outline(t, w.shape[3]))
         plot_weights_bar(row, src_tokens, ax=axes[1], title=f"step {t}: weights")
         return [text_output(text), figure_output(fig)]

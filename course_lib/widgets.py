@@ -23,7 +23,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course_lib.attention import masked_softmax
-from course_lib.plots import as_array, display_token, plot_attention, plot_weights_bar
+from course_lib.plots import (
+    BAR_COLOR,
+    OUTLINE_STYLE,
+    as_array,
+    display_token,
+    plot_attention,
+    plot_weights_bar,
+)
 
 CLASSES = {
     "temperature_explorer": {
@@ -196,7 +203,7 @@ def decoder_step_explorer(
             more = ", …" if q.shape[1] > 4 else ""
             lines.append(f"query: norm {np.linalg.norm(q[t]):.3f}, first values [{head}{more}]")
         if topk is not None:
-            cands = ", ".join(f"{str(tok)!r} {float(p):.2f}" for tok, p in topk[t])
+            cands = ", ".join(f"{str(tok)!r} {probability_label(float(p))}" for tok, p in topk[t])
             lines.append(f"most likely next tokens: {cands}")
         if nearest is not None:
             near = ", ".join(f"{str(tok)!r} (#{i}, d={float(d):.2f})" for i, tok, d in nearest[t])
@@ -207,7 +214,9 @@ def decoder_step_explorer(
         ncols = 3 if topk is not None else 2
         fig = _new_figure(3.0 + 0.5 * w.shape[1] + 3.0 * (ncols - 1), 1.8 + 0.3 * w.shape[0])
         axes = fig.subplots(1, ncols, width_ratios=[1.3, 1.0, 0.7][:ncols])
-        plot_attention(w, src_tokens, out_tokens, ax=axes[0], title=title or "all steps")
+        # The weight-bar panel next to the colour bar names the quantity: one label, not two.
+        plot_attention(w, src_tokens, out_tokens, ax=axes[0], title=title or "all steps",
+                       colorbar_label=None)  # fmt: skip
         axes[0].add_patch(_row_outline(t, w.shape[1]))
         plot_weights_bar(w[t], src_tokens, ax=axes[1], title=f"step {t}: weights")
         if topk is not None:
@@ -222,19 +231,35 @@ def decoder_step_explorer(
 
 
 def _row_outline(t: int, src_len: int) -> Rectangle:
-    return Rectangle((-0.5, t - 0.5), src_len, 1, fill=False, edgecolor="white", lw=2.5,
-                     gid="current-step")  # fmt: skip
+    return Rectangle((-0.5, t - 0.5), src_len, 1, fill=False, gid="current-step",
+                     **OUTLINE_STYLE)  # fmt: skip
+
+
+def probability_label(p: float) -> str:
+    """Two decimals, or two significant digits below 0.01 (so 0.0003 does not read as 0.00)."""
+    return f"{p:.2f}" if p >= 0.01 or p == 0 else f"{p:.1e}"
 
 
 def _plot_topk(ax, pairs, t: int) -> None:
+    """The candidates on a log axis: a confident model's runners-up (1e-4) stay visible."""
     tokens = [display_token(tok) for tok, _ in pairs][::-1]
-    probs = [float(p) for _, p in pairs][::-1]
-    ax.barh(range(len(probs)), probs, color="tab:green")
+    probs = np.array([float(p) for _, p in pairs][::-1])
+    positive = probs[probs > 0]
+    low = 10.0 ** np.floor(np.log10(min(positive.min(initial=1e-3), 1e-3)))
+    low = max(low, 1e-9)
+    bars = ax.barh(range(len(probs)), np.maximum(probs, low) - low, left=low, color=BAR_COLOR,
+                   edgecolor="black", linewidth=0.5)  # fmt: skip
+    for bar in bars:
+        bar.set_gid("candidate")
+    ax.bar_label(bars, labels=[probability_label(p) for p in probs], fontsize="x-small",
+                 padding=2)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlim(low, 8.0)  # room right of a bar at 1.0 for its number
+    ax.set_xticks([10.0**k for k in range(round(np.log10(low)), 1)])  # no tick past 1
     ax.set_yticks(range(len(tokens)), tokens)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability")
+    ax.set_xlabel("probability (log scale)")
     ax.set_ylabel("candidate token")
-    ax.set_title(f"step {t}: top next tokens")
+    ax.set_title(f"step {t}: top {len(probs)} next tokens")
 
 
 def _check_word(raw: str) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from e2e_lab import CHROMIUM, CHROMIUM_ARGS, LabPage
 from e2e_server import LabServer, jupyter_lab_executable, make_server, remove_server_dirs
-from e2e_widgets import WidgetSpec
+from e2e_widgets import FigureSpec, WidgetSpec
 
 ARTIFACTS = Path(__file__).resolve().parent / "screenshots"
 INSTALL_HINT = "install it with: sudo bash scripts/ensure_chromium.sh (apt-get install -y chromium)"
@@ -113,7 +113,7 @@ class OpenNotebooks:
         self.lab: LabPage | None = None
         self.opened = 0
 
-    def _open(self, spec: WidgetSpec) -> LabPage:
+    def _open(self, spec: WidgetSpec | FigureSpec) -> LabPage:
         if self.lab is not None and self.current == spec.notebook:
             return self.lab
         self.close()
@@ -126,7 +126,7 @@ class OpenNotebooks:
         return self.lab
 
     @contextlib.contextmanager
-    def using(self, spec: WidgetSpec) -> Iterator[LabPage]:
+    def using(self, spec: WidgetSpec | FigureSpec) -> Iterator[LabPage]:
         """Yield the tab with the spec's notebook run; after a failure, save a shot and start over."""
         try:
             yield self._open(spec)

@@ -72,6 +72,17 @@ class WidgetSpec:
         return "." + self.root_class
 
 
+@dataclass(frozen=True)
+class FigureSpec:
+    """A fixed figure (not a widget) to photograph after Run All: the one image output of the one
+    code cell whose source contains ``cell_source``."""
+
+    id: str  # test id and screenshot name
+    notebook: str  # path relative to the repository root
+    cell_source: str  # a snippet found in that cell's source only, e.g. "draw_architecture("
+    run_timeout_s: float = 120.0  # running all cells of the notebook
+
+
 def wait_for_change(
     locator: Locator,
     read: Callable[[Locator], str | None],

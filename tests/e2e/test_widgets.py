@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import pytest
 from e2e_lab import ERROR_TEXTS_JS
-from e2e_widgets import SliderKeys, TypeText, WidgetSpec, src_of, text_of, wait_for_change
+from e2e_widgets import (
+    FigureSpec,
+    SliderKeys,
+    TypeText,
+    WidgetSpec,
+    src_of,
+    text_of,
+    wait_for_change,
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +55,15 @@ SPECS = [
         run_timeout_s=300.0,
     ),
     WidgetSpec(
+        id="transformer-head-explorer",
+        notebook="notebooks/07_transformer_attention.ipynb",
+        root_class="head-explorer",
+        interact=SliderKeys(("ArrowRight", "End"), handle=".head-explorer-step [role=slider]"),
+        expect_text=r"^layer 0, head 0, step [1-9]\d* \(output",
+        run_timeout_s=300.0,
+    ),
+    # Lesson 05 last: FIGURES below photographs its figures in the same run of the notebook.
+    WidgetSpec(
         id="full-model-decoder-steps",
         notebook="notebooks/05_full_model.ipynb",
         root_class="decoder-step-explorer",
@@ -62,12 +79,15 @@ SPECS = [
         expect_text=r"^knight → [A-Z]",
         run_timeout_s=300.0,
     ),
-    WidgetSpec(
-        id="transformer-head-explorer",
-        notebook="notebooks/07_transformer_attention.ipynb",
-        root_class="head-explorer",
-        interact=SliderKeys(("ArrowRight", "End"), handle=".head-explorer-step [role=slider]"),
-        expect_text=r"^layer 0, head 0, step [1-9]\d* \(output",
+]
+
+# Fixed figures photographed for a person to look at (tests/e2e/screenshots/<id>.png). Same notebook
+# as the last widget specs, so the notebook is not run twice.
+FIGURES = [
+    FigureSpec(
+        id="full-model-architecture",
+        notebook="notebooks/05_full_model.ipynb",
+        cell_source="draw_architecture(",
         run_timeout_s=300.0,
     ),
 ]
@@ -109,5 +129,21 @@ def test_widget_redraws(spec: WidgetSpec, notebooks, artifacts_dir):
         root.screenshot(path=artifacts_dir / f"{spec.id}.png")
         if lab.blocked:  # shown with the test's output; blocking them is expected, not a failure
             print("blocked non-loopback requests:", *sorted(set(lab.blocked)), sep="\n  ")
+        errors = lab.take_console_errors()
+        assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+
+
+@pytest.mark.parametrize("spec", FIGURES, ids=[s.id for s in FIGURES])
+def test_fixed_figure_is_shown(spec: FigureSpec, notebooks, artifacts_dir):
+    with notebooks.using(spec) as lab:
+        source = lab.page.locator(".cm-content", has_text=spec.cell_source)
+        cells = lab.page.locator(".jp-NotebookPanel .jp-CodeCell").filter(has=source)
+        expect(cells, f"exactly one cell containing {spec.cell_source!r}").to_have_count(1)
+        image = cells.first.locator(".jp-OutputArea-output img")
+        expect(image, "exactly one image in that cell's output").to_have_count(1)
+        image.scroll_into_view_if_needed()
+        size = image.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]")
+        assert size[0] and size[1] > 100 and size[2] > 100, f"the figure did not load: {size}"
+        image.screenshot(path=artifacts_dir / f"{spec.id}.png")
         errors = lab.take_console_errors()
         assert not errors, "errors in the browser console:\n" + "\n".join(errors)
