@@ -26,11 +26,11 @@ OUTPUT = (0.95, 0.95, 0.95)
 _ARCH = {
     "bahdanau": {
         "boxes": {
-            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", ENCODER),
+            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_m$", ENCODER),
             "prev": ((6.5, 0.8), r"previous state $h_{t-1}$ (query)", DECODER),
-            "score": ((2.2, 2.6), "scores $e_{tj} = a(h_{t-1}, s_j)$\n"
-                      r"$\mathrm{softmax} \to \alpha_{tj}$", ATTENTION),
-            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", ATTENTION),
+            "score": ((2.2, 2.6), "scores $e_{t,k} = \\mathrm{score}(h_{t-1}, s_k)$\n"
+                      r"$\mathrm{softmax} \to a_{t,k}$", ATTENTION),
+            "ctx": ((2.2, 4.4), r"context $c_t = \sum_k a_{t,k} s_k$", ATTENTION),
             "tok": ((10.8, 4.4), r"previous token $y_{t-1}$", TOKEN),
             "rnn": ((6.5, 4.4), "RNN step $t$\n$h_t = f(h_{t-1}, [y_{t-1}; c_t])$", DECODER),
             "out": ((6.5, 6.2), r"prediction $p(y_t)$ from $h_t, c_t, y_{t-1}$", OUTPUT),
@@ -43,15 +43,15 @@ _ARCH = {
     },
     "luong": {
         "boxes": {
-            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_n$", ENCODER),
+            "enc": ((2.2, 0.8), r"encoder states $s_1 \ldots s_m$", ENCODER),
             "prev": ((6.5, 0.8), r"previous state $h_{t-1}$", DECODER),
             "tok": ((10.8, 0.8), r"previous token $y_{t-1}$", TOKEN),
             "rnn": ((6.5, 2.6), r"RNN step $t$ $\to$ $h_t$ (query)", DECODER),
-            "score": ((2.2, 2.6), r"scores $\mathrm{score}(h_t, s_j)$" "\n"
-                      r"$\mathrm{softmax} \to \alpha_{tj}$", ATTENTION),
-            "ctx": ((2.2, 4.4), r"context $c_t = \sum_j \alpha_{tj} s_j$", ATTENTION),
-            "att": ((6.5, 4.4), r"$\tilde h_t = \tanh(W_c [h_t; c_t])$", OUTPUT),
-            "out": ((6.5, 6.2), r"prediction $p(y_t) = \mathrm{softmax}(W_s \tilde h_t)$",
+            "score": ((2.2, 2.6), r"scores $e_{t,k} = \mathrm{score}(h_t, s_k)$" "\n"
+                      r"$\mathrm{softmax} \to a_{t,k}$", ATTENTION),
+            "ctx": ((2.2, 4.4), r"context $c_t = \sum_k a_{t,k} s_k$", ATTENTION),
+            "att": ((6.5, 4.4), r"$\tilde h_t = \tanh(W_c [c_t; h_t])$", OUTPUT),
+            "out": ((6.5, 6.2), r"prediction $p(y_t) = \mathrm{softmax}(W_o \tilde h_t)$",
                     OUTPUT),
         },
         "arrows": [("prev", "rnn"), ("tok", "rnn"), ("rnn", "score"), ("enc", "score"),
@@ -144,7 +144,7 @@ def draw_attention_scheme(ax=None):
         built = lesson is not None
         box = FancyBboxPatch((x - width / 2, y - height / 2), width, height,
                              boxstyle="round,pad=0.05", gid=name,
-                             facecolor="#E69F00" if built else "#56B4E9", alpha=0.35,
+                             facecolor=OKABE_ITO["orange"] if built else OKABE_ITO["sky blue"], alpha=0.35,
                              edgecolor="0.25", linestyle="-" if built else "--")  # fmt: skip
         ax.add_patch(box)
         ax.text(x, y, text, ha="center", va="center", fontsize=9)

@@ -27,3 +27,30 @@ def seed_summary(recipe: str, metric: str) -> dict[str, dict[str, float]]:
             "runs": len(values),
         }
     return summary
+
+
+# Columns of `seed_table`: heading -> (stored metric, format of one value)
+_COLUMNS = {
+    "exact match": ("exact_match", "{:.1%}"),
+    "alignment accuracy": ("alignment_accuracy", "{:.1%}"),
+    "mean peak weight": ("mean_peak_weight", "{:.2f}"),
+}
+
+
+def seed_table(recipe: str) -> str:
+    """A text table of one recipe's sweep: per score, each metric as "mean (lowest-highest)"."""
+    from course_lib.experiments import LUONG_SCORE_NAMES
+    from course_lib.tables import text_table
+
+    summaries = {name: seed_summary(recipe, key) for name, (key, _) in _COLUMNS.items()}
+    scores = list(next(iter(summaries.values())))
+    runs = summaries["exact match"][scores[0]]["runs"]
+    rows = []
+    for score in scores:
+        cells = []
+        for name, (_, fmt) in _COLUMNS.items():
+            s = summaries[name][score]
+            cells.append(f"{fmt.format(s['mean'])} ({fmt.format(s['min'])}-{fmt.format(s['max'])})")
+        rows.append([LUONG_SCORE_NAMES.get(score, score), *cells])
+    header = [f"score ({runs} seeds)", *_COLUMNS]
+    return text_table(header, rows)
