@@ -53,7 +53,9 @@ def test_claim_failed_is_an_assertion_error():
 def test_expect_prints_the_claim_or_fails_with_what_was_measured(capsys):
     expect(True, "attention beats both", got="unused")
     assert capsys.readouterr().out == "✓ attention beats both\n"
-    with pytest.raises(ClaimFailed, match=r"^attention beats both: not so in this run \(62% vs 70%\)$"):
+    with pytest.raises(
+        ClaimFailed, match=r"^attention beats both: not so in this run \(62% vs 70%\)$"
+    ):
         expect(False, "attention beats both", got="62% vs 70%")
 
 
