@@ -55,6 +55,8 @@ html_css_files = ["course.css"]
 html_copy_source = False  # no second copy of every notebook under _sources/
 html_show_sourcelink = False
 html_last_updated_fmt = None
+# Light unless the reader picks another mode with the theme's button: the figures are drawn on white.
+html_context = {"default_mode": "light"}
 html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,

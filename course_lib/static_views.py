@@ -23,6 +23,9 @@ from matplotlib.figure import Figure
 from course_lib.plots import display_token, plot_weights_bar
 
 NOTE = "static view: the live widget needs a running kernel"
+# Pictures at most this wide (inches; 100 dpi) so that a web page's text column, about 750
+# pixels, shows their labels at a readable size; they grow downwards instead.
+MAX_WIDTH = 8.0
 
 
 def png_base64(fig: Figure) -> str:
@@ -61,7 +64,7 @@ class ExplorerBox(W.VBox):
 
 
 def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(min(width, 15.0), min(height, 16.0)), layout="constrained")
+    return Figure(figsize=(min(width, MAX_WIDTH), min(height, 16.0)), layout="constrained")
 
 
 def frame_temperatures(low: float, high: float) -> list[float]:
@@ -79,19 +82,25 @@ def temperature_frames(
     mask=None,
     entropy: Callable[[np.ndarray], float] | None = None,
 ) -> Figure:
-    """One bar chart of the weights per temperature, side by side."""
+    """One bar chart of the weights per temperature, in rows of as many as fit side by side."""
     n = len(temperatures)
-    fig = _figure(n * (1.2 + 0.42 * len(src_tokens)), 3.4)
-    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
+    panel = 1.0 + 0.35 * len(src_tokens)
+    cols = max(1, min(n, int(MAX_WIDTH // panel)))
+    rows = -(-n // cols)
+    fig = _figure(cols * panel, 0.4 + 3.0 * rows)
+    grid = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    axes = list(grid.flat[:n])
+    for spare in grid.flat[n:]:
+        spare.set_visible(False)
     for ax, t in zip(axes, temperatures, strict=True):
         w = np.asarray(weights_at(t), dtype=float)
         title = f"T = {t:.2f}"
         if entropy is not None:
             title += f"\nentropy {entropy(w):.2f} nats"
         plot_weights_bar(w, src_tokens, ax=ax, title=title, mask=mask)
-        if ax is not axes[0]:
+        if ax not in grid[:, 0]:
             ax.set_ylabel("")
-    fig.suptitle(f"softmax(scores / T) at {n} temperatures ({NOTE})", fontsize="medium")
+    fig.suptitle(f"softmax(scores / T) at {n} temperatures\n({NOTE})", fontsize="medium")
     return fig
 
 
@@ -108,16 +117,13 @@ def decoder_step_frames(
     out_len, src_len = w.shape
     notes = None
     if topk is not None:
-        notes = [
-            "next: " + ", ".join(f"{display_token(tok)} {float(p):.2f}" for tok, p in step)
-            for step in topk
-        ]
+        notes = [_candidates(step) for step in topk]
     elif nearest is not None:
         notes = [
             "context nearest: " + ", ".join(f"{display_token(tok)} (#{i})" for i, tok, _ in step)
             for step in nearest
         ]
-    width = 2.0 + 0.32 * src_len + (4.5 if notes else 0.0)
+    width = 1.5 + 0.3 * src_len + (3.3 if notes else 0.0)
     fig = _figure(width, 1.2 + 0.5 * out_len)
     axes = fig.subplots(out_len, 1, sharex=True, squeeze=False)[:, 0]
     x = np.arange(src_len)
@@ -136,32 +142,41 @@ def decoder_step_frames(
     axes[-1].set_xticks(x, [display_token(tok) for tok in src_tokens])
     axes[-1].set_xlabel("source token (orange: the largest weight of the step)")
     head = f"{title}: " if title else ""
-    fig.suptitle(f"{head}attention weights at every decoder step ({NOTE})", fontsize="medium")
+    fig.suptitle(f"{head}attention weights at every decoder step\n({NOTE})", fontsize="medium")
     return fig
 
 
+def _candidates(step, floor: float = 0.01) -> str:
+    """The next-token candidates of one step worth reading: the first, then any of ``floor`` or more."""
+    shown = [pair for i, pair in enumerate(step) if i == 0 or float(pair[1]) >= floor]
+    text = "next: " + ", ".join(f"{display_token(tok)} {float(p):.2f}" for tok, p in shown)
+    return text + (f" (others < {floor})" if len(shown) < len(step) else "")
+
+
 def head_grid(cross, src_tokens, out_tokens, title: str = "") -> Figure:
-    """One heatmap per layer and head of ``cross (layers, heads, out_len, src_len)``."""
+    """One heatmap per layer and head of ``cross (layers, heads, out_len, src_len)``: a column
+    per layer, a row per head (a model has more heads than layers, and pages grow downwards)."""
     w = np.asarray(cross, dtype=float)
     layers, heads, out_len, src_len = w.shape
-    fig = _figure(1.5 + heads * (1.0 + 0.26 * src_len), 1.0 + layers * (1.0 + 0.26 * out_len))
-    axes = fig.subplots(layers, heads, squeeze=False)
+    fig = _figure(1.5 + layers * (1.0 + 0.26 * src_len), 1.0 + heads * (0.8 + 0.2 * out_len))
+    axes = fig.subplots(heads, layers, squeeze=False)
     image = None
     for layer in range(layers):
         for head in range(heads):
-            ax = axes[layer, head]
+            ax = axes[head, layer]
             image = ax.imshow(w[layer, head], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto",
                               interpolation="nearest")  # fmt: skip
             ax.set_title(f"layer {layer}, head {head}", fontsize="medium")
             ax.set_xticks(range(src_len), [display_token(t) for t in src_tokens])
             ax.set_yticks(range(out_len), [display_token(t) for t in out_tokens])
-            ax.tick_params(labelleft=head == 0, labelbottom=layer == layers - 1)
-        axes[layer, 0].set_ylabel("output token")
+            ax.tick_params(labelleft=layer == 0, labelbottom=head == heads - 1)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("output token")
     for ax in axes[-1]:
         ax.set_xlabel("source token")
     fig.colorbar(image, ax=axes, label="attention weight", fraction=0.02, pad=0.01, shrink=0.8)
     head = f"{title}: " if title else ""
-    fig.suptitle(f"{head}cross-attention of every layer and head ({NOTE})", fontsize="medium")
+    fig.suptitle(f"{head}cross-attention of every layer and head\n({NOTE})", fontsize="medium")
     return fig
 
 

@@ -165,13 +165,39 @@ def page_copy(nb: dict, kind: str, stem: str, root: Path) -> dict:
     return page
 
 
+LESSONS_MARKER = "<!-- lessons table: scripts/build_site.py writes it here"
+README_LESSON_ROW = re.compile(r"^\| `(\d\d_\w+)` \| (.+?) \|", re.M)
+
+
+def lessons_table(root: Path) -> str:
+    """The home page's table: each lesson's title linked, what it teaches (the README's lessons
+    table, without its run times), and its exercises."""
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    teaches = dict(README_LESSON_ROW.findall(readme))
+    rows = ["| lesson | what it teaches | exercises |", "|---|---|---|"]
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        title = _text(nb["cells"][0]["source"]).partition("\n")[0].removeprefix("# ").strip()
+        exercise = root / "exercises" / path.name
+        practice = f"[exercises](exercises/{path.name})" if exercise.is_file() else ""
+        what = teaches.get(path.stem, "")
+        rows.append(f"| [{title}](notebooks/{path.name}) | {what} | {practice} |")
+    return "\n".join(rows) + "\n"
+
+
 def stage(root: Path, dest: Path) -> list[str]:
     """Write the Sphinx sources into ``dest``; return the notebook pages it staged."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for page in sorted((root / "book").glob("*.md")):
-        shutil.copy2(page, dest / page.name)
+        text = page.read_text(encoding="utf-8")
+        if page.name == "index.md":
+            head, marker, tail = text.partition(LESSONS_MARKER)
+            if not marker:
+                raise SiteError(f"book/index.md lost its marker line {LESSONS_MARKER!r}")
+            text = head + lessons_table(root) + tail.partition("\n")[2]
+        (dest / page.name).write_text(text, encoding="utf-8")
     shutil.copy2(root / "README.md", dest / "README.md")
     (dest / "docs").mkdir()
     shutil.copy2(root / "docs" / "grading.md", dest / "docs" / "grading.md")

@@ -156,3 +156,14 @@ def test_duplicates_and_pruning(tmp_path):
     assert "sourceMappingURL" not in (tmp_path / "_static" / "styles" / "t.css").read_text()
     assert not list(tmp_path.rglob("*.map"))
     assert not (tmp_path / "_static" / "locales").exists() and not (tmp_path / "_sources").exists()
+
+
+def test_the_home_page_table_links_every_lesson_and_its_exercises():
+    table = build_site.lessons_table(COURSE_ROOT)
+    lessons = sorted((COURSE_ROOT / "notebooks").glob("*.ipynb"))
+    assert len(table.splitlines()) == 2 + len(lessons)
+    for path in lessons:
+        assert f"](notebooks/{path.name}) |" in table
+        assert f"[exercises](exercises/{path.name}) |" in table
+    assert "softmax, the max trick" in table  # what each teaches, from the README
+    assert " s |" not in table  # without the README's run times

@@ -156,16 +156,22 @@ def test_a_deleted_lesson_image_is_caught(browser, site_dir, tmp_path):
 
 # ---- the build itself fails on what would make a broken site ---------------------------------
 
-DEFECTS = {
-    "missing image": "![a figure](figures/missing.png)",
-    "broken link": "[the next lesson](no_such_lesson.ipynb)",
-    "broken raw HTML link": '<a href="no_such_page.html">elsewhere</a>',
-    "Sphinx warning": "{no-such-role}`text`",
+LAST = Path(LESSONS[-1]).stem
+DEFECTS = {  # what is added to the lesson's last markdown cell -> what the build must say
+    "missing image": ("![a figure](figures/missing.png)", "image file not readable"),
+    "broken link": ("[next](no_such_lesson.ipynb)", "cross-reference target not found"),
+    "broken raw HTML link": (
+        '<a href="nowhere.html">x</a>',
+        "nowhere.html points at a missing file",
+    ),
+    "Sphinx warning": ("{no-such-role}`text`", 'Unknown interpreted text role "no-such-role"'),
 }
 
 
 def _mini_course(tmp_path: Path, defect: str | None) -> Path:
-    """A course of one lesson and its exercise, with the real pages, README and configuration."""
+    """A course of one lesson and its exercise, with the real pages, README and configuration.
+
+    The lesson is the last one, whose only link to another page is to its exercise."""
     root = tmp_path / "course"
     (root / "book").mkdir(parents=True)
     for page in (COURSE_ROOT / "book").glob("*.md"):
@@ -175,16 +181,17 @@ def _mini_course(tmp_path: Path, defect: str | None) -> Path:
     shutil.copy2(COURSE_ROOT / "docs" / "grading.md", root / "docs" / "grading.md")
     for kind in ("notebooks", "exercises"):
         (root / kind).mkdir()
-        shutil.copy2(COURSE_ROOT / kind / "03_softmax_weights.ipynb", root / kind)
+        shutil.copy2(COURSE_ROOT / kind / f"{LAST}.ipynb", root / kind)
     if defect is not None:
-        path = root / "notebooks" / "03_softmax_weights.ipynb"
+        path = root / "notebooks" / f"{LAST}.ipynb"
         nb = json.loads(path.read_text(encoding="utf-8"))
         last = [c for c in nb["cells"] if c["cell_type"] == "markdown"][-1]
-        last["source"] = "".join(last["source"]) + f"\n\n{DEFECTS[defect]}\n"
+        last["source"] = "".join(last["source"]) + f"\n\n{DEFECTS[defect][0]}\n"
         path.write_text(json.dumps(nb), encoding="utf-8")
     return root
 
 
+@pytest.mark.filterwarnings("ignore:.*is deprecated. Check CHANGES for Sphinx API")
 @pytest.mark.parametrize("defect", [None, *DEFECTS])
 def test_the_build_fails_on_a_broken_link_a_missing_image_or_a_warning(tmp_path, defect, capsys):
     if not (build_site.BOOK / "node_modules" / "mathjax").is_dir():
@@ -199,3 +206,4 @@ def test_the_build_fails_on_a_broken_link_a_missing_image_or_a_warning(tmp_path,
         assert code == 0, printed.out + printed.err
     else:
         assert code == 1, f"the build passed with a {defect}"
+        assert DEFECTS[defect][1] in printed.out + printed.err
