@@ -34,17 +34,21 @@ BOOK = ROOT / "book"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 KINDS = ("notebooks", "exercises")  # folders of the course that become pages, same layout
-# Shown above a widget's static view on the site.
+# Shown above a widget's static view on the site: what the live widget does, and what the picture
+# holds instead, by the CSS class of the widget's root (course_lib/widgets.py, head_explorer.py).
 STATIC_NOTE = (
     '<p class="widget-static-note"><strong>Interactive in JupyterLab.</strong> {what} '
-    "This page has no Python kernel, so here is every state it can show in one picture. "
     '<a href="../running.html">Run the course</a> to use the live version.</p>'
 )
-WIDGET_WHAT = {  # the CSS class of a course widget's root -> what its live version does
-    "temperature-explorer": "A slider sets the softmax temperature.",
-    "decoder-step-explorer": "A slider steps through the decoder's output steps.",
-    "g2p-explorer": "You type a word and the model pronounces it.",
-    "head-explorer": "Sliders pick the layer, the head and the decoder step.",
+NO_KERNEL = "This page has no Python kernel, so here is"
+WIDGET_WHAT = {
+    "temperature-explorer": f"A slider sets the softmax temperature. {NO_KERNEL} the weights at "
+    "several temperatures at once.",
+    "decoder-step-explorer": f"A slider steps through the decoder's output steps. {NO_KERNEL} "
+    "every step at once.",
+    "g2p-explorer": f"You type a word and the model pronounces it. {NO_KERNEL} its first word.",
+    "head-explorer": f"Sliders pick the layer, the head and the decoder step. {NO_KERNEL} every "
+    "layer and head at once.",
 }
 DUPLICATE_MIN_BYTES = 10_000  # larger files stored twice in the site are reported
 
@@ -109,8 +113,9 @@ def static_widget_outputs(nb: dict, where: str) -> None:
             if bar is not None:
                 outputs.append(_display({"text/plain": bar}))
             elif "image/png" in data:
-                what = WIDGET_WHAT.get(_widget_class(states, model_id) or "", "")
-                note = STATIC_NOTE.format(what=what).replace("  ", " ")
+                default = f"{NO_KERNEL} a picture of it."
+                what = WIDGET_WHAT.get(_widget_class(states, model_id) or "", default)
+                note = STATIC_NOTE.format(what=what)
                 outputs.append(_display({"text/html": note}))
                 png = {"image/png": data["image/png"], "text/plain": "static view of the widget"}
                 outputs.append(_display(png, output.get("metadata", {})))
