@@ -29,14 +29,14 @@ export PYTHONHASHSEED := 0
 # default 300,000 spins 169 / 3,277 ms (spinning workers fight the other process for the cores).
 export GOMP_SPINCOUNT := 10000
 # `make test` runs every stage, even after a failure, and reports each (scripts/run_stages.py).
-TEST_STAGES := lint test-unit test-notebooks test-portability test-wheel test-e2e
+TEST_STAGES := lint test-unit test-notebooks test-portability test-wheel test-e2e test-site
 # Seconds a notebook cell may run under nbval: the longest training cell takes about 70 s on an
 # idle 2-core machine, and several times that on a busy or slower one.
 CELL_TIMEOUT ?= 600
 NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=$(CELL_TIMEOUT)
 
 .PHONY: help venv lab test test-unit lint test-notebooks test-portability test-wheel test-e2e \
-        notebooks exercises \
+        test-site site notebooks exercises \
         grade bench-attention bench-models pretrained sweep-scores lock clean
 
 help:
@@ -50,6 +50,9 @@ help:
 	@echo "  make test-portability the same with a CPU without AVX-512 (CPU=avx2; CPU=default: none)"
 	@echo "  make test-wheel     build the wheel, install it in a throwaway venv, use it (1-2 min)"
 	@echo "  make test-e2e       browser tests: JupyterLab in headless Chromium"
+	@echo "  make test-site      build the website, then check every page in headless Chromium"
+	@echo "make site             build the course as a static website in build/site/ (stored outputs,"
+	@echo "                      nothing executed; open build/site/index.html)"
 	@echo "make notebooks        re-execute notebooks/ and solutions/ in place, cleanly"
 	@echo "make exercises        regenerate exercises/ from solutions/"
 	@echo "make grade            grade your exercises in work/exercises (NB=PATH: one notebook or folder)"
@@ -58,7 +61,7 @@ help:
 	@echo "make pretrained       retrain the shipped G2P models from scratch"
 	@echo "make sweep-scores     rerun lessons 02 and 06's score comparisons over three seeds (about 10 min)"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
-	@echo "make clean            remove .venv, build/ and browser-test screenshots"
+	@echo "make clean            remove .venv, build/, book/node_modules and browser-test screenshots"
 
 # The environment: created from the lock when missing, rebuilt when the lock or pyproject changes.
 venv: $(STAMP)
@@ -106,7 +109,22 @@ test-portability: $(STAMP)
 
 test-e2e: $(STAMP)
 	bash scripts/ensure_chromium.sh || echo "chromium unavailable: the browser tests will report themselves skipped (failed under CI=true)"
-	$(PY) -m pytest tests/e2e -q
+	$(PY) -m pytest tests/e2e -q --ignore=tests/e2e/test_site.py
+
+# The course as a website (README, "The course as a website"): Sphinx + MyST-NB + the book theme
+# from the lock, MathJax from npm (book/package-lock.json). Every Sphinx warning, broken internal
+# link or missing image fails the build (scripts/build_site.py).
+MATHJAX_STAMP := book/node_modules/.package-lock.json
+site: $(STAMP) $(MATHJAX_STAMP)
+	$(PY) scripts/build_site.py
+
+$(MATHJAX_STAMP): book/package.json book/package-lock.json
+	@command -v npm >/dev/null || { echo "make site needs npm (Node.js) to fetch MathJax: sudo apt-get install -y npm"; exit 2; }
+	npm ci --prefix book --no-audit --no-fund --ignore-scripts --loglevel=error
+
+test-site: site
+	bash scripts/ensure_chromium.sh || echo "chromium unavailable: the site's browser tests will report themselves skipped (failed under CI=true)"
+	$(PY) -m pytest tests/e2e/test_site.py -q
 
 notebooks: $(STAMP)
 	$(PY) scripts/execute_notebooks.py notebooks/*.ipynb solutions/*.ipynb
@@ -142,4 +160,4 @@ lock:
 	mv requirements.lock.new requirements.lock && rm -rf build/lock-venv
 
 clean:
-	rm -rf $(VENV) build tests/e2e/screenshots
+	rm -rf $(VENV) build book/node_modules tests/e2e/screenshots

@@ -9,6 +9,7 @@ import ipywidgets as W
 import numpy as np
 
 from course_lib.plots import plot_attention, plot_weights_bar
+from course_lib.static_views import ExplorerBox, head_grid, png_base64
 from course_lib.widgets import (
     _new_figure,
     _render,
@@ -62,6 +63,9 @@ def head_explorer(src_tokens, out_tokens, cross, title: str = "") -> W.VBox:
     for slider in sliders.values():
         slider.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)
-    box = W.VBox([*(_styled(s, ROOT, name) for name, s in sliders.items()), out])
+    box = ExplorerBox(
+        [*(_styled(s, ROOT, name) for name, s in sliders.items()), out],
+        static_view=lambda: png_base64(head_grid(w, src_tokens, out_tokens, title)),
+    )
     box.add_class(ROOT)
     return box

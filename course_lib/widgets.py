@@ -31,6 +31,13 @@ from course_lib.plots import (
     plot_attention,
     plot_weights_bar,
 )
+from course_lib.static_views import (
+    ExplorerBox,
+    decoder_step_frames,
+    frame_temperatures,
+    png_base64,
+    temperature_frames,
+)
 
 CLASSES = {
     "temperature_explorer": {
@@ -153,9 +160,19 @@ def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None)
         )
         return [text_output(text), figure_output(fig)]
 
+    def static_view() -> str:
+        frames = temperature_frames(
+            lambda t: masked_softmax(row, mask=keep, temperature=t)[0].numpy(),
+            src_tokens,
+            frame_temperatures(lo, hi),
+            mask=None if keep is None else keep[0].numpy(),
+            entropy=entropy,
+        )
+        return png_base64(frames)
+
     slider.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)
-    box = W.VBox([_styled(slider, root, "slider"), out])
+    box = ExplorerBox([_styled(slider, root, "slider"), out], static_view=static_view)
     box.add_class(root)
     return box
 
@@ -223,9 +240,15 @@ def decoder_step_explorer(
             _plot_topk(axes[2], topk[t], t)
         return fig
 
+    def static_view() -> str:
+        frames = decoder_step_frames(
+            w, src_tokens, out_tokens, topk=topk, nearest=nearest, title=title
+        )
+        return png_base64(frames)
+
     slider.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)
-    box = W.VBox([_styled(slider, root, "slider"), out])
+    box = ExplorerBox([_styled(slider, root, "slider"), out], static_view=static_view)
     box.add_class(root)
     return box
 
@@ -322,7 +345,13 @@ def g2p_explorer(predict_fn, initial_word="attention") -> W.VBox:
 
     text.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)
-    box = W.VBox([_styled(text, root, "text"), out])
+    first = out.outputs  # the static view: the picture of the initial word
+
+    def static_view() -> str | None:
+        pngs = (o["data"]["image/png"] for o in first if o["output_type"] == "display_data")
+        return next(pngs, None)
+
+    box = ExplorerBox([_styled(text, root, "text"), out], static_view=static_view)
     box.add_class(root)
     return box
 

@@ -1,0 +1,209 @@
+"""The course website (`make site`, build/site/) in headless Chromium: every page offline and whole.
+
+`make test-site` builds the site first; run alone, these tests use the site already in build/site
+(or the folder in $COURSE_SITE). Screenshots of every page land in tests/e2e/screenshots/site-*.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from e2e_site import check_page, expected_widgets, has_math, notebook, serve
+
+from course_lib.paths import COURSE_ROOT
+
+pytestmark = pytest.mark.e2e
+
+LESSONS = sorted(
+    p.relative_to(COURSE_ROOT).as_posix() for p in COURSE_ROOT.glob("notebooks/*.ipynb")
+)
+EXERCISES = sorted(
+    p.relative_to(COURSE_ROOT).as_posix() for p in COURSE_ROOT.glob("exercises/*.ipynb")
+)
+OTHER_PAGES = ["index.html", "running.html", "docs/grading.html"]
+
+
+def _html(rel_notebook: str) -> str:
+    return rel_notebook.removesuffix(".ipynb") + ".html"
+
+
+def _load_build_site():
+    spec = importlib.util.spec_from_file_location(
+        "build_site", COURSE_ROOT / "scripts" / "build_site.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_site = _load_build_site()
+
+
+@pytest.fixture(scope="session")
+def site_dir() -> Path:
+    site = Path(os.environ.get("COURSE_SITE", COURSE_ROOT / "build" / "site"))
+    if not (site / "index.html").is_file():
+        message = f"no built site in {site}: run `make site` first (make test-site does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return site
+
+
+@pytest.fixture(scope="session")
+def site_url(site_dir, sigterm_as_interrupt):
+    with serve(site_dir) as url:
+        yield url
+
+
+def _shot(artifacts_dir: Path, page: str) -> Path:
+    return artifacts_dir / f"site-{page.removesuffix('.html').replace('/', '-')}.png"
+
+
+@pytest.mark.parametrize("page", OTHER_PAGES + [_html(p) for p in LESSONS + EXERCISES])
+def test_page_loads_offline_with_math_and_images(browser, site_url, artifacts_dir, page):
+    report = check_page(browser, f"{site_url}/{page}", screenshot=_shot(artifacts_dir, page))
+    assert report.problems() == [], f"{page}:\n" + "\n".join(report.problems())
+    facts = report.facts
+    assert "Attention, hands on" in facts["title"]
+    assert facts["images"] or page in OTHER_PAGES or page.startswith("exercises/")
+    source = page.removesuffix(".html") + ".ipynb"
+    if page not in OTHER_PAGES and has_math(notebook(source)):
+        assert facts["typeset"] > 0, f"{page}: its notebook has math, the page shows none"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_lesson_shows_static_widgets_and_links(browser, site_url, lesson):
+    course_widgets, bars = expected_widgets(notebook(lesson))
+    report = check_page(browser, f"{site_url}/{_html(lesson)}")
+    views = report.facts["staticViews"]
+    assert len(views) == course_widgets, (
+        f"{lesson}: {len(views)} static views, {course_widgets} widgets"
+    )
+    assert all(v["width"] > 0 for v in views), f"{lesson}: a static view's picture is missing"
+    text = report.facts["bodyText"]
+    assert text.count("100%|██████████|") == bars, f"{lesson}: progress bars not shown as text"
+    for leftover in ("Box(children=", "Loading widget", "Error displaying widget"):
+        assert leftover not in text, f"{lesson}: the page shows {leftover!r}"
+
+
+def test_lesson_page_links_its_notebook_exercise_and_neighbours(browser, site_dir, site_url):
+    lesson = "notebooks/03_softmax_weights.html"
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{site_url}/{lesson}")
+        links = page.locator(".page-links a")
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        download = next(h for h in hrefs if h.endswith("03_softmax_weights.ipynb"))
+        served = json.loads((site_dir / "notebooks" / download).resolve().read_text())
+        assert served == notebook("notebooks/03_softmax_weights.ipynb")  # the untouched notebook
+        assert "../exercises/03_softmax_weights.html" in hrefs
+        assert "../running.html" in hrefs
+        assert page.locator("a.left-prev").get_attribute("href") == "02_score_functions.html"
+        assert page.locator("a.right-next").get_attribute("href") == "04_context_vector.html"
+        toc = page.locator(".bd-sidenav a").all_inner_texts()
+        assert sum(t.strip()[:2].isdigit() for t in toc) >= len(LESSONS)
+        page.goto(f"{site_url}/exercises/03_softmax_weights.html")
+        back = page.locator(".page-links a").evaluate_all("els => els.map(e => e.href)")
+        assert any(h.endswith("/notebooks/03_softmax_weights.html") for h in back)
+    finally:
+        context.close()
+
+
+def test_search_finds_softmax(browser, site_url, artifacts_dir):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{site_url}/search.html?q=softmax")
+        results = page.locator("#search-results ul.search li a")
+        results.first.wait_for(timeout=30_000)
+        hrefs = results.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        assert any("notebooks/03_softmax_weights" in h for h in hrefs), hrefs
+        page.screenshot(path=str(artifacts_dir / "site-search-softmax.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_page_opened_from_disk_works_too(browser, site_dir):
+    """No server: file:// pages load their scripts, fonts, math and images all the same."""
+    url = (site_dir / "notebooks" / "05_full_model.html").resolve().as_uri()
+    report = check_page(browser, url)
+    assert report.problems() == [], "\n".join(report.problems())
+    assert report.facts["typeset"] > 0 and report.facts["staticViews"]
+
+
+def test_a_deleted_lesson_image_is_caught(browser, site_dir, tmp_path):
+    """Both checks must notice a lesson figure that went missing: the build's and the browser's."""
+    broken = tmp_path / "site"
+    shutil.copytree(site_dir, broken)
+    page = broken / "notebooks" / "03_softmax_weights.html"
+    image = next(
+        src for tag, src in build_site._parse(page).refs if tag == "img" and "_images/" in src
+    )
+    (page.parent / image).unlink()
+    assert any("missing file" in p and image in p for p in build_site.check_site(broken))
+    with serve(broken) as url:
+        report = check_page(browser, f"{url}/notebooks/03_softmax_weights.html")
+    assert any(Path(image).name in src for src in report.broken_images)
+    assert report.problems(), "a page with a missing image passed the browser check"
+
+
+# ---- the build itself fails on what would make a broken site ---------------------------------
+
+LAST = Path(LESSONS[-1]).stem
+DEFECTS = {  # what is added to the lesson's last markdown cell -> what the build must say
+    "missing image": ("![a figure](figures/missing.png)", "image file not readable"),
+    "broken link": ("[next](no_such_lesson.ipynb)", "cross-reference target not found"),
+    "broken raw HTML link": (
+        '<a href="nowhere.html">x</a>',
+        "nowhere.html points at a missing file",
+    ),
+    "Sphinx warning": ("{no-such-role}`text`", 'Unknown interpreted text role "no-such-role"'),
+}
+
+
+def _mini_course(tmp_path: Path, defect: str | None) -> Path:
+    """A course of one lesson and its exercise, with the real pages, README and configuration.
+
+    The lesson is the last one, whose only link to another page is to its exercise."""
+    root = tmp_path / "course"
+    (root / "book").mkdir(parents=True)
+    for page in (COURSE_ROOT / "book").glob("*.md"):
+        shutil.copy2(page, root / "book" / page.name)
+    (root / "docs").mkdir()
+    shutil.copy2(COURSE_ROOT / "README.md", root / "README.md")
+    shutil.copy2(COURSE_ROOT / "docs" / "grading.md", root / "docs" / "grading.md")
+    for kind in ("notebooks", "exercises"):
+        (root / kind).mkdir()
+        shutil.copy2(COURSE_ROOT / kind / f"{LAST}.ipynb", root / kind)
+    if defect is not None:
+        path = root / "notebooks" / f"{LAST}.ipynb"
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        last = [c for c in nb["cells"] if c["cell_type"] == "markdown"][-1]
+        last["source"] = "".join(last["source"]) + f"\n\n{DEFECTS[defect][0]}\n"
+        path.write_text(json.dumps(nb), encoding="utf-8")
+    return root
+
+
+@pytest.mark.filterwarnings("ignore:.*is deprecated. Check CHANGES for Sphinx API")
+@pytest.mark.parametrize("defect", [None, *DEFECTS])
+def test_the_build_fails_on_a_broken_link_a_missing_image_or_a_warning(tmp_path, defect, capsys):
+    if not (build_site.BOOK / "node_modules" / "mathjax").is_dir():
+        message = "MathJax is not installed: run `npm ci --prefix book` (make site does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = _mini_course(tmp_path, defect)
+    code = build_site.build(root, tmp_path / "site", tmp_path / "work")
+    printed = capsys.readouterr()
+    if defect is None:
+        assert code == 0, printed.out + printed.err
+    else:
+        assert code == 1, f"the build passed with a {defect}"
+        assert DEFECTS[defect][1] in printed.out + printed.err
