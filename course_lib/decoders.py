@@ -106,7 +106,7 @@ class BahdanauDecoder(nn.Module):
         # state alone, tanh(W_s h<-_1) (the backward pass ends at the first word); both directions
         # have read the whole source, so the course gives W both, and W can learn to ignore one.
         self.bridge = Bridge(enc_dim, hidden, always=True)
-        self.attention = AdditiveScore(hidden, enc_dim, attn_dim)  # v^T tanh(W_q h + W_k s)
+        self.attention = AdditiveScore(hidden, enc_dim, attn_dim)  # w_2^T tanh(W_q h + W_k s)
         # The GRU's input is [y_{t-1}; c_t]; its input matmul is split into the two parts.
         self.gates_emb = nn.Linear(emb, 3 * hidden)  # all steps at once
         self.gates_ctx = nn.Linear(enc_dim, 3 * hidden, bias=False)  # per step
