@@ -15,10 +15,10 @@ import json
 import os
 import platform
 import time
+from functools import cache
 
 import torch
 
-from course_lib.data import build_vocabs, split_dates
 from course_lib.evaluation import evaluate
 from course_lib.experiments import TaskData, dates_data, mean_peak_weight, train_model
 from course_lib.measured import SCORE_SEEDS_FILE
@@ -29,9 +29,15 @@ from course_lib.training import train
 SCORES = ("dot", "general", "concat")
 
 
+@cache
+def _dates(n_test: int) -> TaskData:
+    """The lessons' date data (the same split for every seed), built once per test-set size."""
+    return dates_data(n_train=20_000, n_test=n_test, seed=0)
+
+
 def lesson_02_run(score: str, seed: int) -> dict[str, float]:
     """Lesson 02's recipe: `train_model` for 650 steps at lr 5e-3 (cosine, bucketing), 1000 test dates."""
-    data = dates_data(n_train=20_000, n_test=1_000, seed=0)
+    data = _dates(1_000)
     run = train_model(
         score, data, 650, kind="luong", score=score, hidden=64, lr=5e-3, seed=seed, progress=False
     )
@@ -40,8 +46,7 @@ def lesson_02_run(score: str, seed: int) -> dict[str, float]:
 
 def lesson_06_run(score: str, seed: int) -> dict[str, float]:
     """Lesson 05/06's recipe: 400 steps, lr 1e-2, cosine schedule, bucketing, 500 test dates."""
-    train_set, test_set = split_dates(20_000, 500, seed=0)
-    data = TaskData(train_set, test_set, *build_vocabs(train_set))
+    data = _dates(500)
     model = build_model(
         "luong",
         len(data.src_vocab),

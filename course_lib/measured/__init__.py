@@ -12,13 +12,21 @@ from pathlib import Path
 SCORE_SEEDS_FILE = Path(__file__).with_name("score_seeds.json")
 
 
-def seed_summary(recipe: str, metric: str) -> dict[str, dict[str, float]]:
-    """``{score: {"mean", "min", "max", "runs"}}`` of one metric over the stored seeds."""
-    record = json.loads(SCORE_SEEDS_FILE.read_text())
-    if recipe not in record["runs"]:
-        raise KeyError(f"no stored sweep for {recipe!r}; stored: {sorted(record['runs'])}")
+def _recipe_runs(recipe: str) -> dict[str, list[dict]]:
+    """The stored runs of one recipe, ``{score: [one dict of figures per seed]}``."""
+    runs = json.loads(SCORE_SEEDS_FILE.read_text())["runs"]
+    if recipe not in runs:
+        raise KeyError(f"no stored sweep for {recipe!r}; stored: {sorted(runs)}")
+    return runs[recipe]
+
+
+def seed_summary(recipe: str, metric: str, runs_by_score=None) -> dict[str, dict[str, float]]:
+    """``{score: {"mean", "min", "max", "runs"}}`` of one metric over the stored seeds.
+
+    ``runs_by_score`` (from ``_recipe_runs``) saves reading the file again.
+    """
     summary = {}
-    for score, runs in record["runs"][recipe].items():
+    for score, runs in (runs_by_score or _recipe_runs(recipe)).items():
         values = [run[metric] for run in runs]
         summary[score] = {
             "mean": sum(values) / len(values),
@@ -42,7 +50,8 @@ def seed_table(recipe: str) -> str:
     from course_lib.experiments import LUONG_SCORE_NAMES
     from course_lib.tables import text_table
 
-    summaries = {name: seed_summary(recipe, key) for name, (key, _) in _COLUMNS.items()}
+    stored = _recipe_runs(recipe)
+    summaries = {name: seed_summary(recipe, key, stored) for name, (key, _) in _COLUMNS.items()}
     scores = list(next(iter(summaries.values())))
     runs = summaries["exact match"][scores[0]]["runs"]
     rows = []
