@@ -59,7 +59,7 @@ help:
 	@echo "make bench-attention  attention ops vs torch SDPA"
 	@echo "make bench-models     training-speed and accuracy benchmarks"
 	@echo "make pretrained       retrain the shipped G2P models from scratch"
-	@echo "make sweep-scores     rerun lessons 02 and 06's score comparisons over three seeds (about 10 min)"
+	@echo "make sweep-scores     rerun lessons 02 and 06's score comparisons over eight seeds (about 15 min)"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
 	@echo "make clean            remove .venv, build/, book/node_modules and browser-test screenshots"
 
@@ -148,7 +148,7 @@ pretrained: $(STAMP)
 
 # Lessons 02 and 06 show the score comparison over several seeds from course_lib/measured/.
 sweep-scores: $(STAMP)
-	$(PY) scripts/sweep_scores.py
+	$(PY) scripts/sweep_scores.py --jobs 2 --threads 1
 
 # Re-resolve the lock from requirements.in in a throwaway environment.
 lock:

@@ -1,26 +1,56 @@
 """Run every test stage (a make target each), even after one fails; report each; fail at the end.
 
-Used by `make test`: python scripts/run_stages.py lint test-unit test-notebooks ...
-The list of stages lives in the Makefile (TEST_STAGES). Exit code 1 if any stage failed.
+Used by `make test`. Each argument is a lane: one stage, or several joined by commas, which run
+one after the other. Lanes run side by side, so a stage that mostly waits (pip downloading, a
+browser loading pages) overlaps one that computes:
+
+    python scripts/run_stages.py lint,test-unit test-notebooks,test-portability test-wheel
+
+A stage's output goes to build/stages/<stage>.log (under the current directory) and is printed whole when the stage ends, so
+lanes never interleave their lines. Exit code 1 if any stage failed. ``--serial`` runs the lanes
+one after the other (for a machine with one core, or to read the output as it comes).
 """
 
 from __future__ import annotations
 
+import argparse
+import concurrent.futures
 import os
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
+
+LOG_DIR = Path("build") / "stages"  # relative to where make runs: the repository root
+_print_lock = threading.Lock()
 
 
-def run_stage(target: str) -> tuple[int, float]:
-    """`make <target>` with this process's output; returns its exit code and seconds taken."""
-    print(f"\n===== make {target} =====", flush=True)
+def run_stage(target: str, log_dir: Path = LOG_DIR) -> tuple[int, float]:
+    """`make <target>` with its output in a log file; returns its exit code and seconds taken."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{target}.log"
     start = time.monotonic()
-    code = subprocess.call([os.environ.get("MAKE", "make"), "--no-print-directory", target])
-    return code, time.monotonic() - start
+    with log.open("w") as out:
+        code = subprocess.call(
+            [os.environ.get("MAKE", "make"), "--no-print-directory", target],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    seconds = time.monotonic() - start
+    with _print_lock:
+        verdict = "passed" if code == 0 else f"FAILED (exit {code})"
+        print(f"\n===== make {target}: {verdict} in {seconds:.1f} s =====", flush=True)
+        print(log.read_text(errors="replace"), end="", flush=True)
+    return code, seconds
 
 
-def summary(results: list[tuple[str, int, float]]) -> str:
+def run_lane(stages: list[str], log_dir: Path = LOG_DIR) -> list[tuple[str, int, float]]:
+    """The stages of one lane in order, each run whatever the one before it gave."""
+    return [(stage, *run_stage(stage, log_dir)) for stage in stages]
+
+
+def summary(results: list[tuple[str, int, float]], wall: float) -> str:
     width = max(len(name) for name, _, _ in results)
     lines = ["", "===== test stages ====="]
     for name, code, seconds in results:
@@ -28,16 +58,33 @@ def summary(results: list[tuple[str, int, float]]) -> str:
         lines.append(f"{name:<{width}}  {verdict:<16} {seconds:7.1f} s")
     failed = sum(1 for _, code, _ in results if code != 0)
     total = sum(seconds for _, _, seconds in results)
-    lines.append(f"{len(results) - failed} of {len(results)} stages passed in {total:.1f} s")
+    lines.append(
+        f"{len(results) - failed} of {len(results)} stages passed: {total:.1f} s of stages "
+        f"in {wall:.1f} s of wall time"
+    )
     return "\n".join(lines)
 
 
-def main(targets: list[str]) -> int:
-    if not targets:
-        print("usage: python scripts/run_stages.py TARGET...", file=sys.stderr)
+def parse_lanes(args: list[str]) -> list[list[str]]:
+    lanes = [[stage for stage in arg.split(",") if stage] for arg in args]
+    return [lane for lane in lanes if lane]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lanes", nargs="*", help="stage[,stage...] per lane")
+    parser.add_argument("--serial", action="store_true", help="run the lanes one by one")
+    args = parser.parse_args(argv)
+    lanes = parse_lanes(args.lanes)
+    if not lanes:
+        parser.print_usage(sys.stderr)
         return 2
-    results = [(target, *run_stage(target)) for target in targets]
-    print(summary(results), flush=True)
+    start = time.monotonic()
+    workers = 1 if args.serial else len(lanes)
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        per_lane = list(pool.map(run_lane, lanes))
+    results = [result for lane in per_lane for result in lane]
+    print(summary(results, time.monotonic() - start), flush=True)
     return 1 if any(code != 0 for _, code, _ in results) else 0
 
 

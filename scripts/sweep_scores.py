@@ -5,13 +5,21 @@ One seed can rank three close models either way. This script repeats both lesson
 weights and the order of the batches) and writes every run's test figures to
 course_lib/measured/score_seeds.json, which both lessons read to show the mean and the range.
 
-Usage: python scripts/sweep_scores.py [--seeds 0 1 2]   (about 10 minutes on 2 idle cores)
+Usage: python scripts/sweep_scores.py [--seeds 0 1 ... 7] [--add] [--jobs N] [--threads T]
+  --add      keep the stored runs and add (or replace) the seeds given
+  --jobs N   run N trainings side by side, each in its own process with --threads torch threads
+One run takes 20-60 s with 2 idle threads; each run records the thread count it ran with (1 vs 2
+threads changes the last bits of the trained weights, not the figures' spread). The stored file:
+seeds 0-2 with 2 threads, then `--seeds 3 4 5 6 7 --add --jobs 2 --threads 1` (8 minutes on a
+busy 2-core machine). `make sweep-scores` reruns all eight seeds, two runs at a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import platform
 import time
@@ -73,36 +81,59 @@ def _figures(model, data: TaskData) -> dict[str, float]:
 RECIPES = {"lesson 02": lesson_02_run, "lesson 06": lesson_06_run}
 
 
+def _one_run(recipe: str, score: str, seed: int, threads: int) -> tuple[dict, float]:
+    """One training of one recipe, in the calling process with ``threads`` torch threads."""
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    figures = RECIPES[recipe](score, seed)
+    return {"seed": seed, "threads": threads, **figures}, time.perf_counter() - start
+
+
+def _stored_runs() -> dict[str, dict[str, list[dict]]]:
+    """The runs already in score_seeds.json, with the file's thread count on runs that lack one."""
+    if not SCORE_SEEDS_FILE.exists():
+        return {}
+    record = json.loads(SCORE_SEEDS_FILE.read_text())
+    for per_score in record["runs"].values():
+        for runs in per_score.values():
+            for run in runs:
+                run.setdefault("threads", record.get("threads", THREADS))
+    return record["runs"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
+    parser.add_argument("--add", action="store_true", help="keep the stored runs")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=THREADS)
     args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
-    torch.set_num_threads(THREADS)
-    runs: dict[str, dict[str, list[dict]]] = {}
-    for recipe, run_fn in RECIPES.items():
-        runs[recipe] = {}
-        for score in SCORES:
-            runs[recipe][score] = []
-            for seed in args.seeds:
-                start = time.perf_counter()
-                figures = run_fn(score, seed)
-                runs[recipe][score].append({"seed": seed, **figures})
-                print(
-                    f"{recipe} {score:>7} seed {seed}: {figures} "
-                    f"({time.perf_counter() - start:.0f} s)",
-                    flush=True,
-                )
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    runs = _stored_runs() if args.add else {}
+    tasks = [(r, s, seed) for r in RECIPES for s in SCORES for seed in args.seeds]
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no shared torch state
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+        futures = {pool.submit(_one_run, *task, args.threads): task for task in tasks}
+        for future in concurrent.futures.as_completed(futures):
+            recipe, score, seed = futures[future]
+            figures, seconds = future.result()
+            print(f"{recipe} {score:>7} seed {seed}: {figures} ({seconds:.0f} s)", flush=True)
+            kept = runs.setdefault(recipe, {}).setdefault(score, [])
+            kept[:] = sorted([r for r in kept if r["seed"] != seed] + [figures], key=_seed)
+    runs = {r: {s: runs[r][s] for s in SCORES} for r in RECIPES}  # the lessons' order
     record = {
         "made_by": "scripts/sweep_scores.py",
         "torch": torch.__version__,
         "machine": platform.machine(),
-        "threads": THREADS,
         "runs": runs,
     }
     SCORE_SEEDS_FILE.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {SCORE_SEEDS_FILE}")
     return 0
+
+
+def _seed(run: dict) -> int:
+    return run["seed"]
 
 
 if __name__ == "__main__":

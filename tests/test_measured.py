@@ -11,15 +11,16 @@ SCORES = ["dot", "general", "concat"]
 METRICS = ["exact_match", "alignment_accuracy", "mean_peak_weight"]
 
 
-def test_the_stored_sweep_covers_both_lessons_every_score_and_three_seeds():
+def test_the_stored_sweep_covers_both_lessons_every_score_and_eight_seeds():
     runs = json.loads(SCORE_SEEDS_FILE.read_text())["runs"]
     assert sorted(runs) == ["lesson 02", "lesson 06"]
     for recipe, per_score in runs.items():
         assert list(per_score) == SCORES, recipe
         for score, seeds in per_score.items():
-            assert [r["seed"] for r in seeds] == [0, 1, 2], (recipe, score)
+            assert [r["seed"] for r in seeds] == list(range(8)), (recipe, score)
             for r in seeds:
                 assert all(0 < r[m] <= 1 for m in METRICS), (recipe, score, r)
+                assert r["threads"] in (1, 2), (recipe, score, r)
 
 
 def test_summary_is_mean_lowest_and_highest(tmp_path, monkeypatch):
@@ -35,7 +36,7 @@ def test_summary_is_mean_lowest_and_highest(tmp_path, monkeypatch):
 
 def test_the_table_shows_every_score_with_its_range():
     table = seed_table("lesson 02").splitlines()
-    assert table[0].startswith("score (3 seeds)") and "alignment accuracy" in table[0]
+    assert table[0].startswith("score (8 seeds)") and "alignment accuracy" in table[0]
     assert [line.split("  ")[0] for line in table[2:]] == [
         "dot",
         "bilinear (general)",

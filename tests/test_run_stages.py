@@ -36,3 +36,53 @@ def test_all_stages_passing_exits_zero(tmp_path):
     proc = _run_stages(tmp_path, "ok", "ok")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 of 2 stages passed" in proc.stdout
+
+
+LANES_MAKEFILE = """\
+first:
+\t@echo one > order.txt
+second:
+\t@test -f order.txt && echo two >> order.txt && echo second-saw-first
+waits-for-flag:
+\t@for i in $$(seq 30); do test -f flag && break; sleep 0.1; done; test -f flag && echo saw-flag
+makes-flag:
+\t@touch flag
+"""
+
+
+def _run_lanes(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "Makefile").write_text(LANES_MAKEFILE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    return subprocess.run(
+        [sys.executable, SCRIPT, *args], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+
+
+def test_stages_of_a_lane_run_in_order(tmp_path):
+    proc = _run_lanes(tmp_path, "first,second")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "order.txt").read_text().split() == ["one", "two"]
+    assert "second-saw-first" in proc.stdout
+
+
+def test_lanes_run_side_by_side(tmp_path):
+    # The first lane's stage waits up to 3 s for a file only the second lane makes: it can
+    # pass only if both lanes run at once.
+    proc = _run_lanes(tmp_path, "waits-for-flag", "makes-flag")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "saw-flag" in proc.stdout
+
+
+def test_serial_lanes_do_not_overlap(tmp_path):
+    proc = _run_lanes(tmp_path, "--serial", "waits-for-flag", "makes-flag")
+    assert proc.returncode == 1
+    assert "waits-for-flag  FAILED" in proc.stdout
+
+
+def test_each_stage_output_is_printed_whole_and_logged(tmp_path):
+    proc = _run_lanes(tmp_path, "first,second", "makes-flag")
+    log = tmp_path / "build" / "stages" / "second.log"
+    assert log.read_text().strip() == "second-saw-first"
+    block = proc.stdout.split("===== make second: passed")[1]
+    assert block.split("=====")[1].strip().startswith("second-saw-first")
+    assert "3 of 3 stages passed" in proc.stdout

@@ -1,7 +1,8 @@
 """Figures measured once by a script and stored, for lessons that show more runs than they train.
 
 `score_seeds.json` (written by scripts/sweep_scores.py): the score-function comparisons of lessons
-02 and 06 repeated with several seeds. `seed_summary` turns it into mean and range per score.
+02 and 06 repeated with eight seeds. `seed_runs` gives every run, `seed_summary` the mean and
+range per score, `seed_table` both as text.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 SCORE_SEEDS_FILE = Path(__file__).with_name("score_seeds.json")
 
 
-def _recipe_runs(recipe: str) -> dict[str, list[dict]]:
-    """The stored runs of one recipe, ``{score: [one dict of figures per seed]}``."""
+def seed_runs(recipe: str) -> dict[str, list[dict]]:
+    """The stored runs of one recipe, ``{score: [one dict of figures per seed, by seed]}``."""
     runs = json.loads(SCORE_SEEDS_FILE.read_text())["runs"]
     if recipe not in runs:
         raise KeyError(f"no stored sweep for {recipe!r}; stored: {sorted(runs)}")
@@ -23,10 +24,10 @@ def _recipe_runs(recipe: str) -> dict[str, list[dict]]:
 def seed_summary(recipe: str, metric: str, runs_by_score=None) -> dict[str, dict[str, float]]:
     """``{score: {"mean", "min", "max", "runs"}}`` of one metric over the stored seeds.
 
-    ``runs_by_score`` (from ``_recipe_runs``) saves reading the file again.
+    ``runs_by_score`` (from ``seed_runs``) saves reading the file again.
     """
     summary = {}
-    for score, runs in (runs_by_score or _recipe_runs(recipe)).items():
+    for score, runs in (runs_by_score or seed_runs(recipe)).items():
         values = [run[metric] for run in runs]
         summary[score] = {
             "mean": sum(values) / len(values),
@@ -50,7 +51,7 @@ def seed_table(recipe: str) -> str:
     from course_lib.experiments import LUONG_SCORE_NAMES
     from course_lib.tables import text_table
 
-    stored = _recipe_runs(recipe)
+    stored = seed_runs(recipe)
     summaries = {name: seed_summary(recipe, key, stored) for name, (key, _) in _COLUMNS.items()}
     scores = list(next(iter(summaries.values())))
     runs = summaries["exact match"][scores[0]]["runs"]
