@@ -6,6 +6,7 @@ PYTHON ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+MATHJAX_STAMP := book/node_modules/.package-lock.json
 PORT ?= 8888
 # The learner's own copies of the lessons and exercises (git-ignored; course_lib/workspace.py)
 WORK := work
@@ -29,21 +30,34 @@ export PYTHONHASHSEED := 0
 # default 300,000 spins 169 / 3,277 ms (spinning workers fight the other process for the cores).
 export GOMP_SPINCOUNT := 10000
 # `make test` runs every stage, even after a failure, and reports each (scripts/run_stages.py).
-TEST_STAGES := lint test-unit test-notebooks test-portability test-wheel test-e2e test-site
+# The stages run in three lanes side by side (a comma joins the stages of one lane, run in order):
+# while one lane waits on pip or a browser, another computes. Every process then gets one torch
+# thread (TEST_THREADS): two lanes' OpenMP threads spinning on two cores wait for each other
+# (nbval-and-grading notes: 3-5x slower per step). SERIAL=1 runs the lanes one after the other.
+TEST_STAGES := lint test-unit test-e2e test-notebooks test-portability test-wheel test-site
+TEST_LANES := lint,test-unit,test-e2e test-notebooks,test-portability test-wheel,test-site
+TEST_THREADS ?= 1
 # Seconds a notebook cell may run under nbval: the longest training cell takes about 70 s on an
 # idle 2-core machine, and several times that on a busy or slower one.
 CELL_TIMEOUT ?= 600
-NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=$(CELL_TIMEOUT)
+# Two notebooks at a time (xdist; loadfile keeps a notebook's cells in one kernel), one torch
+# thread each: the stored outputs were made with 2 threads (make notebooks), so both nbval stages
+# also show that they do not depend on the thread count.
+NBVAL_JOBS ?= 2
+NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg \
+    --nbval-cell-timeout=$(CELL_TIMEOUT) -n $(NBVAL_JOBS) --dist loadfile
 
-.PHONY: help venv lab test test-unit lint test-notebooks test-portability test-wheel test-e2e \
-        test-site site notebooks exercises \
+.PHONY: help venv lab test test-tools test-unit lint test-notebooks test-portability test-wheel \
+        test-e2e test-site site notebooks exercises \
         grade bench-attention bench-models pretrained sweep-scores lock clean
 
 help:
 	@echo "make lab              set up .venv (first time), copy new lessons and exercises into"
 	@echo "                      work/ (your own copies; nothing there is overwritten), start JupyterLab on it"
 	@echo "make venv             set up .venv from requirements.lock (PYTHON=... picks the interpreter)"
-	@echo "make test             run every stage below, report each, fail at the end if any failed:"
+	@echo "make test             run every stage below (three lanes side by side; SERIAL=1: one by one),"
+	@echo "                      report each, fail at the end if any failed:"
+	@echo "  make test-tools     install what the stages need (bubblewrap, Chromium, MathJax)"
 	@echo "  make lint           ruff check and ruff format --check"
 	@echo "  make test-unit      unit tests (tests/, without the wheel and browser tests)"
 	@echo "  make test-notebooks strict nbval over notebooks/ and solutions/"
@@ -79,8 +93,15 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter-lab --no-browser --allow-root --ip=127.0.0.1 --port=$(PORT) \
 	    --ServerApp.root_dir=$(CURDIR)/$(WORK) --LabApp.default_url=/lab/tree/notebooks/01_bottleneck.ipynb
 
-test: $(STAMP)
-	@MAKE="$(MAKE)" $(PY) scripts/run_stages.py $(TEST_STAGES)
+test: $(STAMP) test-tools
+	@MAKE="$(MAKE)" OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
+	    $(PY) scripts/run_stages.py $(if $(SERIAL),--serial) $(TEST_LANES)
+
+# What the stages install, fetched once before the lanes start (two lanes must not run apt at
+# once): bubblewrap and Chromium from Debian in one apt call, MathJax from npm.
+test-tools: $(MATHJAX_STAMP)
+	bash scripts/ensure_tool.sh /usr/bin/bwrap bubblewrap && bash scripts/ensure_chromium.sh \
+	    || echo "bubblewrap or chromium unavailable: the stages that need them say so"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -98,14 +119,15 @@ test-wheel: $(STAMP)
 
 # Strict nbval: every stored output of the lessons and solutions must be reproduced.
 test-notebooks: $(STAMP)
-	$(PY) -m pytest $(NBVAL) notebooks solutions -q
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest $(NBVAL) notebooks solutions -q
 
 # The same check with the kernels torch runs on another processor: avx2 for a CPU without
 # AVX-512 (most laptops, many CI runners), default for one without vector instructions (the
 # nearest stand-in here for an ARM laptop). Stored outputs must hold on every one of them.
 CPU ?= avx2
 test-portability: $(STAMP)
-	ATEN_CPU_CAPABILITY=$(CPU) $(PY) -m pytest $(NBVAL) notebooks solutions -q
+	ATEN_CPU_CAPABILITY=$(CPU) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	    $(PY) -m pytest $(NBVAL) notebooks solutions -q
 
 test-e2e: $(STAMP)
 	bash scripts/ensure_chromium.sh || echo "chromium unavailable: the browser tests will report themselves skipped (failed under CI=true)"
@@ -114,7 +136,6 @@ test-e2e: $(STAMP)
 # The course as a website (README, "The course as a website"): Sphinx + MyST-NB + the book theme
 # from the lock, MathJax from npm (book/package-lock.json). Every Sphinx warning, broken internal
 # link or missing image fails the build (scripts/build_site.py).
-MATHJAX_STAMP := book/node_modules/.package-lock.json
 site: $(STAMP) $(MATHJAX_STAMP)
 	$(PY) scripts/build_site.py
 
