@@ -6,13 +6,14 @@ import contextlib
 import os
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e_lab import CHROMIUM, CHROMIUM_ARGS, LabPage
 from e2e_server import LabServer, jupyter_lab_executable, make_server, remove_server_dirs
-from e2e_widgets import FigureSpec, WidgetSpec
+from e2e_widgets import FigureSpec, WidgetSpec, record_run_time
 
 ARTIFACTS = Path(__file__).resolve().parent / "screenshots"
 INSTALL_HINT = "install it with: sudo bash scripts/ensure_chromium.sh (apt-get install -y chromium)"
@@ -122,7 +123,9 @@ class OpenNotebooks:
         self.lab = LabPage.open(self.browser, self.server.url, self.server.token)
         self.current = spec.notebook
         self.lab.open_notebook(spec.notebook, workspace=f"e2e-{self.opened}")
+        start, load = time.monotonic(), os.getloadavg()[0]
         self.lab.run_all(timeout=spec.run_timeout_s * 1000)
+        record_run_time(self.artifacts, spec.notebook, time.monotonic() - start, load)
         return self.lab
 
     @contextlib.contextmanager

@@ -7,11 +7,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
+import time
 
 import nbformat
 import pytest
 from e2e_lab import LabPage
+from e2e_widgets import RUN_TIMEOUT_S, TRAINING_RUN_TIMEOUT_S, record_run_time
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -19,8 +22,12 @@ pytestmark = pytest.mark.e2e
 EXERCISE = "work/exercises/03_softmax_weights.ipynb"
 # lessons whose widgets must survive a save: (notebook, root classes of its widgets, run-all budget)
 LESSONS = [
-    ("work/notebooks/03_softmax_weights.ipynb", ("temperature-explorer",), 120_000),
-    ("work/notebooks/05_full_model.ipynb", ("decoder-step-explorer", "g2p-explorer"), 600_000),
+    ("work/notebooks/03_softmax_weights.ipynb", ("temperature-explorer",), RUN_TIMEOUT_S),
+    (
+        "work/notebooks/05_full_model.ipynb",
+        ("decoder-step-explorer", "g2p-explorer"),
+        TRAINING_RUN_TIMEOUT_S,
+    ),
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -62,11 +69,19 @@ def _menu(lab: LabPage, menu: str, command: str) -> None:
     item.click()
 
 
-def _run_all_to_the_end(lab: LabPage, timeout_ms: float, shot) -> None:
+def _run_all_to_the_end(lab: LabPage, timeout_s: float, shot) -> None:
+    timeout_ms = timeout_s * 1000
+    start, load = time.monotonic(), os.getloadavg()[0]
     _menu(lab, "Run", "runmenu:run-all")
     try:
         lab.page.wait_for_function(ALL_NUMBERED_JS, timeout=timeout_ms, polling=200)
         lab.wait_kernel_idle(timeout=timeout_ms)
+        record_run_time(
+            shot.parent,
+            shot.name.removesuffix("-run-all-FAILED.png"),
+            time.monotonic() - start,
+            load,
+        )
     except Exception as err:
         lab.page.screenshot(path=shot, full_page=True)
         prompts = lab.page.locator(".jp-NotebookPanel .jp-InputArea-prompt").all_text_contents()
@@ -100,7 +115,7 @@ def lab(lab_server, browser):
 def test_run_all_goes_past_wrong_and_unfinished_parts(lab_server, lab, artifacts_dir):
     _write_answers(lab_server.root / EXERCISE, ANSWERS)
     lab.open_notebook(EXERCISE, workspace="e2e-learner-run-all")
-    _run_all_to_the_end(lab, 120_000, artifacts_dir / "exercise-run-all-FAILED.png")
+    _run_all_to_the_end(lab, RUN_TIMEOUT_S, artifacts_dir / "exercise-run-all-FAILED.png")
     texts = _outputs(lab)
     lab.page.screenshot(path=artifacts_dir / "exercise-run-all.png", full_page=True)
 
@@ -125,16 +140,16 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize(("lesson", "widgets", "budget_ms"), LESSONS, ids=["03", "05"])
+@pytest.mark.parametrize(("lesson", "widgets", "budget_s"), LESSONS, ids=["03", "05"])
 def test_saved_lesson_shows_its_widgets_when_reopened(
-    lab_server, lab, browser, artifacts_dir, lesson, widgets, budget_ms
+    lab_server, lab, browser, artifacts_dir, lesson, widgets, budget_s
 ):
     name = lesson.rsplit("/", 1)[1]
     original = lab_server.root / "notebooks" / name
     before = _digest(original)
     lab.open_notebook(lesson, workspace=f"e2e-learner-save-{name[:2]}")
     _menu(lab, "Edit", "editmenu:clear-all")  # so that "every cell numbered" means this run
-    _run_all_to_the_end(lab, budget_ms, artifacts_dir / f"lesson-{name[:2]}-run-all-FAILED.png")
+    _run_all_to_the_end(lab, budget_s, artifacts_dir / f"lesson-{name[:2]}-run-all-FAILED.png")
     _menu(lab, "File", "docmanager:save")
     saved = lab_server.root / lesson
     views = set()
@@ -175,7 +190,7 @@ def test_saved_lesson_shows_its_widgets_when_reopened(
 def test_temperature_slider_label_step_and_screen_reader_value(lab_server, lab, artifacts_dir):
     lab_server.restore("notebooks/03_softmax_weights.ipynb")
     lab.open_notebook("notebooks/03_softmax_weights.ipynb", workspace="e2e-learner-slider")
-    _run_all_to_the_end(lab, 120_000, artifacts_dir / "slider-run-all-FAILED.png")
+    _run_all_to_the_end(lab, RUN_TIMEOUT_S, artifacts_dir / "slider-run-all-FAILED.png")
     root = lab.page.locator(".temperature-explorer")
     expect(root).to_have_count(1)
     root.scroll_into_view_if_needed()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from e2e_lab import ERROR_TEXTS_JS
 from e2e_widgets import (
+    TRAINING_RUN_TIMEOUT_S,
     FigureSpec,
     SliderKeys,
     TypeText,
@@ -52,7 +53,7 @@ SPECS = [
         root_class="decoder-step-explorer",
         interact=SliderKeys(("ArrowRight", "End")),
         expect_text=r"^step [1-9]\d*: emitted",
-        run_timeout_s=300.0,
+        run_timeout_s=TRAINING_RUN_TIMEOUT_S,
     ),
     WidgetSpec(
         id="transformer-head-explorer",
@@ -60,7 +61,7 @@ SPECS = [
         root_class="head-explorer",
         interact=SliderKeys(("ArrowRight", "End"), handle=".head-explorer-step [role=slider]"),
         expect_text=r"^layer 0, head 0, step [1-9]\d* \(output",
-        run_timeout_s=300.0,
+        run_timeout_s=TRAINING_RUN_TIMEOUT_S,
     ),
     # Lesson 05 last: FIGURES below photographs its figures in the same run of the notebook.
     WidgetSpec(
@@ -69,7 +70,7 @@ SPECS = [
         root_class="decoder-step-explorer",
         interact=SliderKeys(("ArrowRight", "End")),
         expect_text=r"^step [1-9]\d*: emitted",
-        run_timeout_s=300.0,
+        run_timeout_s=TRAINING_RUN_TIMEOUT_S,
     ),
     WidgetSpec(
         id="g2p-word-box",
@@ -77,7 +78,7 @@ SPECS = [
         root_class="g2p-explorer",
         interact=TypeText("knight"),
         expect_text=r"^knight → [A-Z]",
-        run_timeout_s=300.0,
+        run_timeout_s=TRAINING_RUN_TIMEOUT_S,
     ),
 ]
 
@@ -88,7 +89,7 @@ FIGURES = [
         id="full-model-architecture",
         notebook="notebooks/05_full_model.ipynb",
         cell_source="draw_architecture(",
-        run_timeout_s=300.0,
+        run_timeout_s=TRAINING_RUN_TIMEOUT_S,
     ),
 ]
 
