@@ -93,11 +93,14 @@ def masked_softmax(
         _check_mask(fn, mask, scores)
         keep = mask[:, None, :] if mask.dim() < scores.dim() else mask  # broadcast over tgt_len
         # A finite fill value keeps every row finite, even one that is all padding ...
-        scores = scores.masked_fill(~keep, torch.finfo(scores.dtype).min)
+        # (torch.where writes the filled copy in one pass; masked_fill would copy, then fill.)
+        scores = torch.where(keep, scores, torch.finfo(scores.dtype).min)
     if temperature != 1:
         # Shifting by the row maximum first (softmax does not change) means a temperature below 1
         # cannot push huge scores past the largest float.
         scores = (scores - scores.amax(dim=-1, keepdim=True).detach()) / temperature
     weights = torch.softmax(scores, dim=-1)
     # ... whose (uniform) weights the multiplication sets to zero, along with their gradients.
+    # (It stays even when every row has a real position: a row whose real scores are all -inf
+    # would otherwise put its weight on the padding.)
     return weights if keep is None else weights * keep
