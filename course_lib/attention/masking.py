@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ._threads import one_thread_if_small
 from ._validate import check_float, shape_str
 
 
@@ -88,9 +89,16 @@ def masked_softmax(
                 f"{fn}: got {mask.shape[0]} lengths for a batch of {scores.shape[0]} "
                 f"(scores {shape_str(scores)})"
             )
-    keep = None
     if mask is not None:
         _check_mask(fn, mask, scores)
+    with one_thread_if_small(scores.numel()):  # a few cheap passes: see _threads.py
+        return _masked_softmax(scores, mask, temperature)
+
+
+def _masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None, temperature: float):
+    """``masked_softmax`` for checked inputs, mask already a bool tensor or None."""
+    keep = None
+    if mask is not None:
         keep = mask[:, None, :] if mask.dim() < scores.dim() else mask  # broadcast over tgt_len
         # A finite fill value keeps every row finite, even one that is all padding ...
         # (torch.where writes the filled copy in one pass; masked_fill would copy, then fill.)
