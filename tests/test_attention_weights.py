@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
+from course_lib.attention import _threads as threads_module
 from course_lib.attention import attend, context_vector, lengths_to_mask, masked_softmax
+from course_lib.attention._threads import ONE_THREAD_MAX_ELEMENTS, one_thread_if_small
 
 D64 = torch.float64
 
@@ -211,3 +213,37 @@ def test_gradcheck_attend(score):
         return attend(q, k, v, score=score, params=kwargs or None, lengths=lengths, temperature=0.7)
 
     assert torch.autograd.gradcheck(fn, [query, keys, values, *params])
+
+
+# ---- small passes on one thread (course_lib/attention/_threads.py) --------------------------
+
+
+def test_small_passes_run_on_one_thread_and_the_count_comes_back():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_thread_if_small(ONE_THREAD_MAX_ELEMENTS):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with one_thread_if_small(ONE_THREAD_MAX_ELEMENTS + 1):
+            assert torch.get_num_threads() == 2  # big passes keep both threads
+        with pytest.raises(RuntimeError), one_thread_if_small(10):
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2  # restored after an error too
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_masked_softmax_gives_the_same_bits_on_one_or_two_threads(monkeypatch):
+    gen = torch.Generator().manual_seed(3)
+    scores = torch.randn(64, 50, 50, generator=gen)  # 160,000 scores: one thread by default
+    mask = torch.rand(64, 50, generator=gen) > 0.3
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        one = masked_softmax(scores, mask=mask)
+        monkeypatch.setattr(threads_module, "ONE_THREAD_MAX_ELEMENTS", 0)  # now two threads
+        two = masked_softmax(scores, mask=mask)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)
