@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 from course_lib.attention import AdditiveScore, BilinearScore, attend
+from course_lib.attention._threads import machine_busy
 from course_lib.repro import course_threads
 
 TARGETS = {"dot": 0.7, "scaled_dot": 0.7, "bilinear": 1.0, "additive": 10.0}
@@ -129,7 +130,11 @@ def time_rounds(runs, inputs, rounds: int, repeats: int, backward: bool, log=pri
         for name, ts in times.items():
             every[name] += ts
         shown = " ".join(f"{n}={per_round[-1][n]:.2f}" for n in runs if n != "sdpa")
-        log(f"  round {r + 1}: load {load:.1f}, SDPA {sdpa * 1e3:.1f} ms, ratios {shown}")
+        one = "on" if machine_busy() else "off"
+        log(
+            f"  round {r + 1}: load {load:.1f} (one-thread passes {one}), SDPA {sdpa * 1e3:.1f} ms,"
+        )
+        log(f"    ratios {shown}")
     summary = {}
     for name in runs:
         ratios = [round_[name] for round_ in per_round]

@@ -235,6 +235,19 @@ def test_additive_fast_path_matches_reference_in_float32(
     torch.testing.assert_close(got.detach(), plain, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("largest", [40.0, 41.0])  # the exponential form, then torch.sigmoid
+def test_additive_fast_path_near_the_exponential_forms_bound(largest):
+    gen = torch.Generator().manual_seed(4)
+    q = (torch.rand(3, 6, 8, generator=gen) * 2 - 1) * largest  # up to +-largest
+    k = (torch.rand(3, 5, 8, generator=gen) * 2 - 1) * largest
+    q[0, 0, 0], k[0, 0, 0] = -largest, largest  # the extremes themselves, summing to 0
+    v = torch.randn(8, generator=gen)
+    exact = additive_reference(q.double(), k.double(), v.double())
+    got = additive_score_projected(q, k, v, chunk_size=4)
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got.double(), exact, rtol=0, atol=1e-5)
+
+
 def test_additive_fast_path_saturates_without_nan():
     # Pre-activations of +-1e4: sigmoid gives exactly 0 or 1, so tanh is exactly -1 or +1.
     q = torch.tensor([[[1e4, -1e4, 0.5]]])  # (1, 1, 3)
