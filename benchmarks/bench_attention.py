@@ -9,7 +9,8 @@ same inputs. A shared machine makes single timings noisy, so the run is split in
 rounds; inside a round every candidate and SDPA take turns call by call (the order rotates), so
 a slow spell hits them alike, and the round's ratio is the ratio of its median times. The
 figure reported is the median of the rounds' ratios, with their range; "quiet" is the ratio of
-the fastest calls seen, the closest a busy machine gets to an idle one. "forward" runs without
+the fastest calls seen, a hint of the idle figure (on a busy machine even the fastest calls are
+disturbed, so it can be far off). "forward" runs without
 autograd; "fwd+bwd" includes the backward pass to the inputs and the score's parameters. Peak
 memory is read from torch.profiler's allocator events: the highest running total of bytes
 allocated minus bytes freed during one call (outputs included).
@@ -197,6 +198,13 @@ def peak_mb(fn, backward: bool, tensors) -> float:
     return peak / 2**20
 
 
+def capability_label() -> str:
+    """torch's kernel capability, plus MKL's instruction set where one is forced."""
+    mkl = os.environ.get("MKL_ENABLE_INSTRUCTIONS")
+    label = torch.backends.cpu.get_cpu_capability()
+    return f"{label}+MKL_{mkl}" if mkl else label
+
+
 def measure(args) -> dict[str, float]:
     """Print this process's figures (one capability) and return its summary."""
     threads = course_threads()
@@ -270,7 +278,7 @@ def measure(args) -> dict[str, float]:
         "additive_peak_mb": peaks["additive"][0],
         "load": load_end,
     }
-    line = f"attention_ratio capability={capability} "
+    line = f"attention_ratio capability={capability_label()} "
     print(line + " ".join(f"{k}={v:.2f}" for k, v in summary.items()), flush=True)
     return summary
 
@@ -304,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     summary = measure(args)
     lines = [
-        f"attention_ratio capability={torch.backends.cpu.get_cpu_capability()} "
+        f"attention_ratio capability={capability_label()} "
         + " ".join(f"{k}={v:.2f}" for k, v in summary.items())
     ]
     if args.also:
