@@ -151,21 +151,23 @@ def _load_benchmark():
     return bench
 
 
-def test_benchmark_runs_and_prints_summary_line(capsys):
+def test_benchmark_runs_and_prints_summary_lines(capsys):
     bench = _load_benchmark()
     threads = torch.get_num_threads()
+    tiny = ["--batch", "2", "--src-len", "5", "--tgt-len", "3", "--hidden", "8"]
     try:
-        summary = bench.main(
-            ["--batch", "2", "--src-len", "5", "--tgt-len", "3", "--hidden", "8", "--repeats", "2"]
-        )
+        summary = bench.main([*tiny, "--rounds", "2", "--repeats", "2", "--also", "avx2"])
     finally:
         torch.set_num_threads(threads)
-    last = capsys.readouterr().out.strip().splitlines()[-1]
+    last = capsys.readouterr().out.strip().splitlines()[-2:]
     number = r"\d+\.\d+"
-    names = ["dot", "scaled", "bilinear", "additive", "additive_peak_mb"]
-    pattern = "attention_ratio " + " ".join(f"{name}={number}" for name in names)
-    assert re.fullmatch(pattern, last), last
-    assert set(summary) == {"dot", "scaled", "bilinear", "additive", "additive_peak_mb"}
+    names = ["dot", "scaled", "bilinear", "additive", "additive_peak_mb", "load"]
+    figures = " ".join(f"{name}={number}" for name in names)
+    native = torch.backends.cpu.get_cpu_capability()
+    assert re.fullmatch(f"attention_ratio capability={native} {figures}", last[0]), last
+    # The subprocess ran with ATEN_CPU_CAPABILITY=avx2 and says so.
+    assert re.fullmatch(f"attention_ratio capability=AVX2 {figures}", last[1]), last
+    assert set(summary) == set(names)
 
 
 def test_benchmark_drops_only_the_profilers_usdt_lines(capfd):

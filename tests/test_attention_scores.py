@@ -14,6 +14,7 @@ from course_lib.attention import (
     dot_score,
     scaled_dot_score,
 )
+from course_lib.attention.scores import additive_reference
 
 D64 = torch.float64
 
@@ -202,6 +203,60 @@ def test_additive_projected_matches_additive():
     for t in range(3):
         step = additive_score_projected(query[:, t] @ p["w_query"].T, keys_proj, p["v"])
         torch.testing.assert_close(step, full[:, t], rtol=0, atol=1e-12)
+
+
+# ---- the fast additive path (2 sigmoid(2z) - 1, chunked) against the formula as written ------
+
+
+@pytest.mark.parametrize(
+    ("batch", "tgt_len", "src_len", "d_attn", "chunk_size"),
+    [
+        (1, 1, 1, 1, None),  # every size 1
+        (4, 4, 4, 4, 4),  # equal sizes, one chunk
+        (4, 4, 4, 4, 3),  # equal sizes, a short last chunk
+        (3, 7, 5, 16, 2),  # all different
+        (2, 9, 1, 8, 1),  # one source position, one step per chunk
+    ],
+)
+@pytest.mark.parametrize("with_grad", [False, True])
+def test_additive_fast_path_matches_reference_in_float32(
+    batch, tgt_len, src_len, d_attn, chunk_size, with_grad
+):
+    gen = torch.Generator().manual_seed(batch * 100 + tgt_len)
+    q = 2 * torch.randn(batch, tgt_len, d_attn, generator=gen)  # pre-activations up to about 8
+    k = 2 * torch.randn(batch, src_len, d_attn, generator=gen)
+    v = torch.randn(d_attn, generator=gen)
+    exact = additive_reference(q.double(), k.double(), v.double())
+    with torch.set_grad_enabled(with_grad):  # with grad: the autograd.Function; without: direct
+        got = additive_score_projected(q.requires_grad_(with_grad), k, v, chunk_size)
+    # float32 rounding of d_attn terms of size |v_d|: well inside 1e-5 for these sizes.
+    torch.testing.assert_close(got.double(), exact, rtol=0, atol=1e-5)
+    plain = additive_reference(q.detach(), k, v)  # float32, tanh as written
+    torch.testing.assert_close(got.detach(), plain, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("largest", [40.0, 41.0])  # the exponential form, then torch.sigmoid
+def test_additive_fast_path_near_the_exponential_forms_bound(largest):
+    gen = torch.Generator().manual_seed(4)
+    q = (torch.rand(3, 6, 8, generator=gen) * 2 - 1) * largest  # up to +-largest
+    k = (torch.rand(3, 5, 8, generator=gen) * 2 - 1) * largest
+    q[0, 0, 0], k[0, 0, 0] = -largest, largest  # the extremes themselves, summing to 0
+    v = torch.randn(8, generator=gen)
+    exact = additive_reference(q.double(), k.double(), v.double())
+    got = additive_score_projected(q, k, v, chunk_size=4)
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got.double(), exact, rtol=0, atol=1e-5)
+
+
+def test_additive_fast_path_saturates_without_nan():
+    # Pre-activations of +-1e4: sigmoid gives exactly 0 or 1, so tanh is exactly -1 or +1.
+    q = torch.tensor([[[1e4, -1e4, 0.5]]])  # (1, 1, 3)
+    k = torch.tensor([[[1e4, 1e4, 0.0], [-1e4, -1e4, -0.5]]])  # (1, 2, 3)
+    v = torch.tensor([1.0, 2.0, 3.0])
+    got = additive_score_projected(q, k, v)
+    # pre-activations (2e4, 0, 0.5) and (0, -2e4, 0)
+    expected = torch.tensor([[[1 + 0 + 3 * math.tanh(0.5), 0 - 2 + 0]]])
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
 
 
 # ---- the Transformer bridge: against torch's fused implementation --------------------------

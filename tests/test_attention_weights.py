@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
+from course_lib.attention import _threads as threads_module
 from course_lib.attention import attend, context_vector, lengths_to_mask, masked_softmax
+from course_lib.attention._threads import ONE_THREAD_MAX_ELEMENTS, one_thread_if_small
 
 D64 = torch.float64
 
@@ -211,3 +213,56 @@ def test_gradcheck_attend(score):
         return attend(q, k, v, score=score, params=kwargs or None, lengths=lengths, temperature=0.7)
 
     assert torch.autograd.gradcheck(fn, [query, keys, values, *params])
+
+
+# ---- small passes on one thread (course_lib/attention/_threads.py) --------------------------
+
+
+def test_small_passes_run_on_one_thread_and_the_count_comes_back(monkeypatch):
+    monkeypatch.setattr(threads_module, "machine_busy", lambda: True)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_thread_if_small(ONE_THREAD_MAX_ELEMENTS):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with one_thread_if_small(ONE_THREAD_MAX_ELEMENTS + 1):
+            assert torch.get_num_threads() == 2  # big passes keep both threads
+        monkeypatch.setattr(threads_module, "machine_busy", lambda: False)
+        with one_thread_if_small(ONE_THREAD_MAX_ELEMENTS):
+            assert torch.get_num_threads() == 2  # and so does an idle machine
+        monkeypatch.setattr(threads_module, "machine_busy", lambda: True)
+        with pytest.raises(RuntimeError), one_thread_if_small(ONE_THREAD_MAX_ELEMENTS):
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+        with one_thread_if_small(1000):
+            assert torch.get_num_threads() == 2  # torch keeps tiny passes on one thread itself
+        assert torch.get_num_threads() == 2  # restored after an error too
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_machine_busy_reads_the_load_average(monkeypatch):
+    monkeypatch.setattr(threads_module, "_last_check", {"at": float("-inf"), "busy": False})
+    monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (5.0, 0.0, 0.0))
+    monkeypatch.setattr(threads_module.os, "cpu_count", lambda: 4)
+    assert threads_module.machine_busy()
+    monkeypatch.setattr(threads_module, "_last_check", {"at": float("-inf"), "busy": True})
+    monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (3.0, 0.0, 0.0))
+    assert not threads_module.machine_busy()
+
+
+def test_masked_softmax_gives_the_same_bits_on_one_or_two_threads(monkeypatch):
+    gen = torch.Generator().manual_seed(3)
+    scores = torch.randn(64, 50, 50, generator=gen)  # 160,000 scores
+    mask = torch.rand(64, 50, generator=gen) > 0.3
+    monkeypatch.setattr(threads_module, "machine_busy", lambda: True)  # so: one thread
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        one = masked_softmax(scores, mask=mask)
+        monkeypatch.setattr(threads_module, "machine_busy", lambda: False)  # now two threads
+        two = masked_softmax(scores, mask=mask)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)

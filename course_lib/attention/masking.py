@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ._threads import one_thread_if_small
 from ._validate import check_float, shape_str
 
 
@@ -88,16 +89,26 @@ def masked_softmax(
                 f"{fn}: got {mask.shape[0]} lengths for a batch of {scores.shape[0]} "
                 f"(scores {shape_str(scores)})"
             )
-    keep = None
     if mask is not None:
         _check_mask(fn, mask, scores)
+    with one_thread_if_small(scores.numel()):  # a few cheap passes: see _threads.py
+        return _masked_softmax(scores, mask, temperature)
+
+
+def _masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None, temperature: float):
+    """``masked_softmax`` for checked inputs, mask already a bool tensor or None."""
+    keep = None
+    if mask is not None:
         keep = mask[:, None, :] if mask.dim() < scores.dim() else mask  # broadcast over tgt_len
         # A finite fill value keeps every row finite, even one that is all padding ...
-        scores = scores.masked_fill(~keep, torch.finfo(scores.dtype).min)
+        # (torch.where writes the filled copy in one pass; masked_fill would copy, then fill.)
+        scores = torch.where(keep, scores, torch.finfo(scores.dtype).min)
     if temperature != 1:
         # Shifting by the row maximum first (softmax does not change) means a temperature below 1
         # cannot push huge scores past the largest float.
         scores = (scores - scores.amax(dim=-1, keepdim=True).detach()) / temperature
     weights = torch.softmax(scores, dim=-1)
     # ... whose (uniform) weights the multiplication sets to zero, along with their gradients.
+    # (It stays even when every row has a real position: a row whose real scores are all -inf
+    # would otherwise put its weight on the padding.)
     return weights if keep is None else weights * keep
