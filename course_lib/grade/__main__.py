@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from .grader import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, PART_TIMEOUT, Limits, grade
+from .grader import CELL_TIMEOUT, MEMORY_LIMIT_MB, NOTEBOOK_TIMEOUT, PART_TIMEOUT, Limits, grade
 from .report import format_report, with_learners, write_gradebook
 from .restore import GradingError
 
@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds per notebook"
     )
     parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=MEMORY_LIMIT_MB,
+        help="MB of memory each part may allocate (0: no limit)",
+    )
+    parser.add_argument(
         "--isolation",
         choices=("auto", "bubblewrap", "process-group"),
         default="auto",
@@ -62,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("error: no notebooks to grade", file=sys.stderr)
         return 2
-    limits = Limits(args.cell_timeout, args.part_timeout, args.timeout)
+    memory = args.memory_limit if args.memory_limit > 0 else None
+    limits = Limits(args.cell_timeout, args.part_timeout, args.timeout, memory)
     try:
         report = grade(
             paths, args.release, limits, args.jobs, args.isolation, args.tmp_dir, args.seed

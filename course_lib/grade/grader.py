@@ -20,7 +20,7 @@ import torch
 
 from ..exercises import EXERCISES
 from . import verdict
-from .outcome import describe
+from .outcome import judge_part
 from .report import build_report
 from .restore import GradingError, code_cells, find_release, released_parts, restore_checks
 from .sandbox import Sandbox, choose_sandbox, run_harness
@@ -28,6 +28,7 @@ from .sandbox import Sandbox, choose_sandbox, run_harness
 CELL_TIMEOUT = 10.0  # one cell, or one call of the answer (as the learner's checks)
 PART_TIMEOUT = 60.0  # one part: its cells and all its calls
 NOTEBOOK_TIMEOUT = 180.0
+MEMORY_LIMIT_MB = 2048.0  # address space a part may add to the harness's own (torch included)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Limits:
     cell: float = CELL_TIMEOUT
     part: float = PART_TIMEOUT
     notebook: float = NOTEBOOK_TIMEOUT
+    memory_mb: float | None = MEMORY_LIMIT_MB  # None: no memory limit
 
 
 @dataclass
@@ -76,6 +78,7 @@ def _run(sandbox: Sandbox, cells: list[dict], planned: list[Planned], limits: Li
             "skip": skip,
             "cell_timeout": limits.cell,
             "part_timeout": limits.part,
+            "memory_bytes": None if limits.memory_mb is None else int(limits.memory_mb * 2**20),
             "parts": [
                 verdict.job_part(p.grade_id, verdict.part_named(p.name), p.function, p.cases)
                 for p in pending
@@ -133,7 +136,8 @@ def grade_notebook(
         return {**entry, "error": f"{path}: cannot read the notebook ({type(err).__name__}: {err})"}
     notes = _run(sandbox, cells, planned, limits)
     for p in planned:
-        status, message = describe(verdict.part_named(p.name), p, notes["skipped_cells"], limits)
+        spec = verdict.part_named(p.name)
+        status, message, mistake = judge_part(spec, p, notes["skipped_cells"], limits)
         score = p.points if status == "passed" else 0
         entry["parts"].append(
             {
@@ -142,6 +146,7 @@ def grade_notebook(
                 "max": p.points,
                 "status": status,
                 "message": message,
+                "mistake": mistake,
             }
         )
     extra = []
