@@ -51,9 +51,11 @@ class Planned:
     outcome: dict | None = None
 
 
-def _plan(path: Path, release_dir: Path, seed: int) -> tuple[list[dict], list[Planned]]:
+def _plan(path: Path, release_dir: Path, seed: int) -> tuple[str, list[dict], list[Planned]]:
+    """The exercise's name, the code cells to run, and each part with the cases drawn for it."""
     learner = nbformat.read(path, as_version=4)
-    release = nbformat.read(find_release(path, learner, release_dir), as_version=4)
+    release_path = find_release(path, learner, release_dir)
+    release = nbformat.read(release_path, as_version=4)
     cells = code_cells(restore_checks(learner, release))
     gen = torch.Generator().manual_seed(seed)
     planned = []
@@ -63,7 +65,7 @@ def _plan(path: Path, release_dir: Path, seed: int) -> tuple[list[dict], list[Pl
             raise GradingError(f"no grader for part {part.name!r} (course_lib.checks.PARTS)")
         cases = verdict.draw_cases(spec, gen)
         planned.append(Planned(part.grade_id, part.points, part.name, part.function, cases))
-    return cells, planned
+    return release_path.stem, cells, planned
 
 
 def _run(sandbox: Sandbox, cells: list[dict], planned: list[Planned], limits: Limits) -> dict:
@@ -129,11 +131,12 @@ def grade_notebook(
     """The report entry of one notebook (see report.py for its shape)."""
     entry = {"path": str(path), "seed": seed, "isolation": sandbox.kind, "parts": []}
     try:
-        cells, planned = _plan(path, release_dir, seed)
+        exercise, cells, planned = _plan(path, release_dir, seed)
     except GradingError as err:
         return {**entry, "error": str(err)}
     except Exception as err:  # an unreadable file: this notebook cannot be graded
         return {**entry, "error": f"{path}: cannot read the notebook ({type(err).__name__}: {err})"}
+    entry["exercise"] = exercise
     notes = _run(sandbox, cells, planned, limits)
     for p in planned:
         spec = verdict.part_named(p.name)

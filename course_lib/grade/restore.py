@@ -61,9 +61,9 @@ def code_cells(restored: nbformat.NotebookNode) -> list[dict]:
 
 def find_release(path: Path, nb: nbformat.NotebookNode, release_dir: Path) -> Path:
     """The released exercise a learner's notebook comes from: same file name, metadata, or number."""
-    by_name = release_dir / path.name
-    if by_name.is_file():
-        return by_name
+    for by_name in (release_dir / path.name, release_dir / f"{path.parent.name}.ipynb"):
+        if by_name.is_file() and re.fullmatch(r"[\w-]+", by_name.stem):
+            return by_name
     stem = nb.metadata.get("course", {}).get("exercise")
     # a plain name only: a path here would let a notebook pick itself as its own release
     if (
@@ -72,10 +72,13 @@ def find_release(path: Path, nb: nbformat.NotebookNode, release_dir: Path) -> Pa
         and (release_dir / f"{stem}.ipynb").is_file()
     ):
         return release_dir / f"{stem}.ipynb"
-    number = path.name.split("_", 1)[0]
-    matches = sorted(release_dir.glob(f"{number}_*.ipynb")) if number.isdigit() else []
-    if len(matches) == 1:
-        return matches[0]
+    # nbgrader's submitted/<student>/<assignment>/<notebook>.ipynb: the assignment folder may
+    # carry the exercise's name or number when the notebook's own name does not
+    for name in (path.name, path.parent.name):
+        number = name.split("_", 1)[0]
+        matches = sorted(release_dir.glob(f"{number}_*.ipynb")) if number.isdigit() else []
+        if len(matches) == 1:
+            return matches[0]
     raise GradingError(
         f"{path}: cannot tell which released exercise in {release_dir} this notebook comes from; "
         "keep its file name (e.g. 03_softmax_weights.ipynb) or pass --release DIR."
