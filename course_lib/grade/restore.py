@@ -18,6 +18,7 @@ import nbformat
 from ..exercises import nbgrader_meta
 
 CHECK_CALL = re.compile(r"^\s*checks\.check_(\w+)\((\w+)\)\s*$")
+PROGRESS_CALL = re.compile(r"^checks\.progress\(\"\w+\"\)$")
 
 
 class GradingError(RuntimeError):
@@ -51,11 +52,17 @@ def released_parts(release: nbformat.NotebookNode) -> list[ReleasedPart]:
 
 
 def code_cells(restored: nbformat.NotebookNode) -> list[dict]:
-    """The code cells the sandbox runs, in order: setup and answers, never the check cells."""
+    """The code cells the sandbox runs, in order: setup and answers, never the check cells.
+
+    The progress cell (`checks.progress(...)`) is left out too: it only prints a preview for the
+    learner, and it would import nbformat in every part's process (seconds per notebook).
+    """
     return [
         {"id": cell.id, "source": cell.source}
         for cell in restored.cells
-        if cell.cell_type == "code" and not nbgrader_meta(cell).get("grade")
+        if cell.cell_type == "code"
+        and not nbgrader_meta(cell).get("grade")
+        and not PROGRESS_CALL.match(cell.source.strip())
     ]
 
 
