@@ -49,7 +49,7 @@ NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_saniti
 
 .PHONY: help venv lab test test-tools test-unit lint test-notebooks test-portability test-wheel \
         test-e2e test-site site notebooks exercises \
-        grade bench-attention bench-models pretrained sweep-scores lock clean
+        grade grade-class bench-attention bench-models pretrained sweep-scores lock clean
 
 help:
 	@echo "make lab              set up .venv (first time), copy new lessons and exercises into"
@@ -70,6 +70,8 @@ help:
 	@echo "make notebooks        re-execute notebooks/ and solutions/ in place, cleanly"
 	@echo "make exercises        regenerate exercises/ from solutions/"
 	@echo "make grade            grade your exercises in work/exercises (NB=PATH: one notebook or folder)"
+	@echo "make grade-class DIR=submissions  grade a class: class-report.html (+ .json), gradebook"
+	@echo "                      CSV (CSV_FORMAT=course|canvas|moodle), feedback/ pages per learner"
 	@echo "make bench-attention  attention ops vs torch SDPA"
 	@echo "make bench-models     training-speed and accuracy benchmarks"
 	@echo "make pretrained       retrain the shipped G2P models from scratch"
@@ -157,6 +159,13 @@ exercises: $(STAMP)
 grade: $(STAMP)
 	@test -e "$(NB)" || { echo "nothing to grade at $(NB): run make lab first, or make grade NB=work/exercises/03_softmax_weights.ipynb"; exit 2; }
 	$(PY) -m course_lib.grade $(NB) --release exercises --json grade-report.json
+
+# An instructor's run over a whole class: the class report, a gradebook, one feedback page each.
+CSV_FORMAT ?= course
+grade-class: $(STAMP)
+	@test -d "$(DIR)" || { echo "make grade-class DIR=folder-of-submissions (nbgrader's submitted/ works as is)"; exit 2; }
+	$(PY) -m course_lib.grade $(DIR) --release exercises --jobs 2 --json class-grades.json \
+		--csv-format $(CSV_FORMAT) --report class-report.html --feedback feedback
 
 bench-attention: $(STAMP)
 	$(PY) benchmarks/bench_attention.py

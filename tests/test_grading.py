@@ -234,7 +234,7 @@ def test_report_shape_and_totals(graded):
         assert set(nb) >= {"path", "score", "max", "parts"}
         assert nb["score"] == sum(p["score"] for p in nb["parts"])
         for part in nb["parts"]:
-            assert set(part) == {"id", "score", "max", "status", "message"}
+            assert set(part) == {"id", "score", "max", "status", "message", "mistake"}
 
 
 def test_every_solution_scores_full_marks(graded):
@@ -277,6 +277,8 @@ def test_mistake_hint_reaches_the_report_and_restored_checks_count(graded):
     parts = _parts(by_path[str(learners["mixed_scores"])])
     assert parts["02_bilinear_score"]["status"] == "failed"
     assert MISTAKES["bilinear_transposed"] in parts["02_bilinear_score"]["message"]
+    assert parts["02_bilinear_score"]["mistake"] == "bilinear_transposed"
+    assert parts["02_mlp_score"]["mistake"] is None
     assert parts["02_mlp_score"]["status"] == "passed"  # deleted check re-inserted
     assert by_path[str(learners["mixed_scores"])]["score"] == 4
 
@@ -390,6 +392,11 @@ def test_release_is_found_by_name_metadata_or_number(tmp_path):
     )
     with pytest.raises(restore.GradingError, match="--release"):
         restore.find_release(Path("homework.ipynb"), nb, release_dir)
+    # nbgrader's submitted/<student>/<assignment>/: the assignment folder names the exercise
+    by_folder = Path("submitted/ana/05_full_model/homework.ipynb")
+    assert restore.find_release(by_folder, nb, release_dir).name == "05_full_model.ipynb"
+    by_number = Path("submitted/ana/05_decoders/homework.ipynb")
+    assert restore.find_release(by_number, nb, release_dir).name == "05_full_model.ipynb"
     nb.metadata["course"] = {"exercise": str(tmp_path / "my_own_release")}
     (tmp_path / "my_own_release.ipynb").write_text("{}")
     with pytest.raises(restore.GradingError):  # a notebook cannot name itself its own release
@@ -437,3 +444,10 @@ def test_table_lists_parts_points_and_total_and_wraps_messages_whole():
     assert "0/2" in table
     assert all(len(line) <= 60 for line in table.splitlines())
     assert " ".join(table.split()).count("wrong") == 40 and "end." in table
+
+
+def test_sandbox_runs_setup_and_answers_but_not_the_progress_preview():
+    nb = _read(ROOT / "exercises" / "03_softmax_weights.ipynb")
+    ids = [cell["id"] for cell in restore.code_cells(nb)]
+    assert ids[0] == "setup" and all(i == "setup" or i.endswith("_answer") for i in ids)
+    assert "progress" in {cell.id for cell in nb.cells} and "progress" not in ids

@@ -27,13 +27,18 @@ class CheckFailed(AssertionError):
     """The learner's answer is wrong; the message says what is wrong and where to look.
 
     `cause`: the exception the learner's own function raised, if that is what went wrong.
+    `mistake`: the id of the catalogued mistake (mistakes.MISTAKES) the answer matched, if any;
+    the grader reads it in its own process to name the mistake in its report.
     In IPython the failure shows as its message (and the learner's frames of `cause`), never as
     a traceback through the checks, whose code would give the answer away.
     """
 
-    def __init__(self, message: str, cause: BaseException | None = None):
+    def __init__(
+        self, message: str, cause: BaseException | None = None, mistake: str | None = None
+    ):
         super().__init__(message)
         self.cause = cause
+        self.mistake = mistake
 
     def _render_traceback_(self) -> list[str]:
         return render_failure(str(self), cause=self.cause)
@@ -141,7 +146,7 @@ def call(
         raise CheckFailed(message.replace("..", "."), cause=err) from None
     for value, copy in zip(args, before, strict=True):
         if copy is not None and (value.shape != copy.shape or not torch.equal(value, copy)):
-            raise CheckFailed(f"{part}: {hint('in_place_edit')}")
+            raise CheckFailed(f"{part}: {hint('in_place_edit')}", mistake="in_place_edit")
     return result
 
 
@@ -204,7 +209,7 @@ def compare(
         return
     for candidate in candidates:
         if not _close(candidate.value, expected) and _close(actual, candidate.value):
-            raise CheckFailed(f"{part}: {hint(candidate.mistake)}")
+            raise CheckFailed(f"{part}: {hint(candidate.mistake)}", mistake=candidate.mistake)
     if actual.shape != expected.shape:
         raise CheckFailed(
             f"{part}: `{what}` has shape {tuple(actual.shape)}, expected {tuple(expected.shape)}. "
@@ -222,7 +227,7 @@ def compare(
     if diagnose is not None:
         mistake = diagnose(actual)
         if mistake:
-            raise CheckFailed(f"{part}: {hint(mistake)}")
+            raise CheckFailed(f"{part}: {hint(mistake)}", mistake=mistake)
     error = (actual.detach().double() - expected.double()).abs().max().item()
     raise CheckFailed(
         f"{part}: `{what}` has the right shape but wrong values (largest difference "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._core import NotImplementedYet, call, passed
+from ._core import CheckFailed, NotImplementedYet, call, passed
 
 # What each check run in this interpreter last found, by part name: "passed", "failed" or
 # "not_implemented". checks.progress() reads it; the grader never does.
@@ -66,15 +66,63 @@ def run_check(part: Part, fn: Callable) -> None:
     LAST_RESULTS[part.name] = "failed"  # until the examples all pass
     try:
         for args in part.examples():
-            pristine = copy.deepcopy(args)  # the judge never sees modules edited in place
-            result = call(part.name, fn, *args, on_error=part.hint_for_error)
-            part.judge(pristine, result)
+            _judge_call(part, fn, args)
+        _harder_cases(part, fn)
+        _gradient_flows(part, fn)
     except NotImplementedYet as todo:
         LAST_RESULTS[part.name] = "not_implemented"
         print(f"◻ {todo}")
         return
     LAST_RESULTS[part.name] = "passed"
     passed(part.name)
+
+
+# The grader's kinds of inputs (stress), drawn from a fixed seed: sizes of 1, all sizes equal,
+# tiny and huge values. Trying them here means an answer that passes the notebook's check does
+# not lose its points on the grader's new draws of the same kinds of inputs.
+HARDER_SEED = 20240611
+HARDER = (
+    " This showed on one of the harder inputs the grader also uses: a batch of 1, all sizes "
+    "equal, or values near 1e-3 or 1e3."
+)
+NO_GRADIENT = (
+    "your result is right, but no gradient flows back through it. Keep every step in torch "
+    "operations on the inputs: no torch.no_grad(), .detach(), .item() or numpy in between."
+)
+
+
+def _judge_call(part: Part, fn: Callable, args: Args) -> None:
+    __tracebackhide__ = True
+    pristine = copy.deepcopy(args)  # the judge never sees modules edited in place
+    result = call(part.name, fn, *args, on_error=part.hint_for_error)
+    part.judge(pristine, result)
+
+
+def _harder_cases(part: Part, fn: Callable) -> None:
+    """Judge the answer on the grader's kinds of inputs; say so when one of them fails it."""
+    __tracebackhide__ = True
+    for args in part.stress(torch.Generator().manual_seed(HARDER_SEED)):
+        try:
+            _judge_call(part, fn, args)
+        except NotImplementedYet:
+            raise
+        except CheckFailed as err:
+            raise CheckFailed(str(err).rstrip() + HARDER, err.cause, err.mistake) from None
+
+
+def _gradient_flows(part: Part, fn: Callable) -> None:
+    """For a differentiable part: the result must carry a gradient back to its float inputs."""
+    __tracebackhide__ = True
+    if part.reference is None or not part.grad_args:
+        return
+    args = list(copy.deepcopy(next(iter(part.examples()))))
+    for i in part.grad_args:
+        if isinstance(args[i], torch.Tensor) and args[i].is_floating_point():
+            args[i] = args[i].detach().requires_grad_(True)
+    result = call(part.name, fn, *args, on_error=part.hint_for_error)
+    outputs = [result] if part.grad_outputs is None else [result[j] for j in part.grad_outputs]
+    if not all(isinstance(out, torch.Tensor) and out.requires_grad for out in outputs):
+        raise CheckFailed(f"{part.name}: {NO_GRADIENT}")
 
 
 def pick(gen: torch.Generator, low: int, high: int) -> int:

@@ -335,7 +335,7 @@ def _judge_empty(args, result) -> None:
     )
     padded = result.detach()[~mask[:, None, :].expand_as(result)]
     if (padded != 0).any():
-        raise CheckFailed(f"{part}: {hint('empty_row_uniform')}")
+        raise CheckFailed(f"{part}: {hint('empty_row_uniform')}", mistake="empty_row_uniform")
 
 
 EMPTY_ROW_SOFTMAX = Part(

@@ -410,7 +410,9 @@ def _judge_beam(args, result) -> None:
         and torch.equal(tokens.long(), own_best)
         and not torch.equal(own_best, expected[2])
     ):
-        raise CheckFailed(f"{part}: {hint('beam_greedy_per_hypothesis')}")
+        raise CheckFailed(
+            f"{part}: {hint('beam_greedy_per_hypothesis')}", mistake="beam_greedy_per_hypothesis"
+        )
     compare(part, "scores", scores, expected[0], [
         Candidate("beam_ignores_history", history_free[0]),
         Candidate("beam_ignores_history", beam_scores[history_free[1]] + history_free[0]),

@@ -128,7 +128,7 @@ def _judge_accuracy(args, result) -> None:
         return
     for mistake, value in mistakes.items():
         if abs(value - expected) > 1e-6 and abs(result - value) <= 1e-6:
-            raise CheckFailed(f"{part}: {hint(mistake)}")
+            raise CheckFailed(f"{part}: {hint(mistake)}", mistake=mistake)
     raise CheckFailed(
         f"{part}: got {result:.4g}, expected {expected:.4g}. At every target token whose span "
         "starts at 0 or later, check start <= hard alignment < end, and divide the number of "
@@ -160,9 +160,13 @@ def _judge_map(args, result) -> None:
         if answer == right:
             continue
         if answer == right + 1:
-            raise CheckFailed(f"{part}: `{name}`: {hint('one_based_index')}")
+            raise CheckFailed(
+                f"{part}: `{name}`: {hint('one_based_index')}", mistake="one_based_index"
+            )
         if answer == across:
-            raise CheckFailed(f"{part}: `{name}`: {hint('map_wrong_axis')}")
+            raise CheckFailed(
+                f"{part}: `{name}`: {hint('map_wrong_axis')}", mistake="map_wrong_axis"
+            )
         raise CheckFailed(
             f"{part}: `{name}` = {answer} is not the position with the darkest cell. Find the "
             "row (target) or column (source) named in the question and read off the darkest cell."

@@ -6,7 +6,10 @@ The walk, module by module:
 - sandbox.py: a bubblewrap sandbox (or a process group) per notebook, results over its pipe;
 - harness.py / attempt.py: inside the sandbox, one forked child per part runs the answers;
 - wire.py: plain data in and out (JSON, tensors as raw bytes), never pickle;
-- outcome.py: a part's status and message; report.py: JSON, table and gradebook CSV;
+- outcome.py: a part's status, message and matched mistake; report.py: JSON and table;
+- gradebook.py: gradebook CSVs (course, Canvas, Moodle), formula-safe;
+- classview.py / classpage.py: the class report as data and as one HTML page;
+- feedback.py: one HTML page per learner and exercise; sample_class.py: a made-up class;
 - grader.py: the walk itself (`grade()`); __main__.py: the command line.
 
 Importing this package imports nothing else, so the sandbox's harness starts light.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import signal
 
 import torch
@@ -38,8 +39,17 @@ def _limited(seconds: float, fn, *args):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _out_of_memory(err: BaseException) -> bool:
+    """Python's MemoryError, or torch's allocator refusing (it raises RuntimeError)."""
+    return isinstance(err, MemoryError) or (
+        isinstance(err, RuntimeError) and "can't allocate memory" in str(err)
+    )
+
+
 def _error(err: BaseException) -> dict:
     kind = "TimeUp" if isinstance(err, TimeUp) else type(err).__name__
+    if _out_of_memory(err):
+        kind = "MemoryLimit"
     return {"type": str(kind)[:60], "message": str(err).splitlines()[0][:300] if str(err) else ""}
 
 
@@ -112,8 +122,32 @@ def run_case(fn, case: dict, part: dict, seconds: float) -> dict:
     return out
 
 
+def _mapped_bytes() -> int:
+    """The address space this process already maps (torch and the preloaded modules)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def limit_memory(extra_bytes: int | None) -> None:
+    """Cap this process's address space at what it maps now plus `extra_bytes` (RLIMIT_AS).
+
+    Measured from what is mapped after the fork, so the limit holds whatever torch build (a CUDA
+    build maps gigabytes of address space at import) the harness preloaded. Soft and hard limit
+    alike: the learner's code cannot raise it again. An allocation past it fails at once with
+    MemoryError (or torch's RuntimeError), before a page is touched.
+    """
+    if extra_bytes is None or not hasattr(resource, "RLIMIT_AS"):
+        return
+    cap = _mapped_bytes() + int(extra_bytes)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 def attempt(write_fd: int, job: dict, part: dict, skip: dict[str, str]) -> None:
     """The child's whole life: cells, then every case of one part; never returns."""
+    limit_memory(job.get("memory_bytes"))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # the answer's prints must not reach any channel
         os.dup2(devnull, fd)

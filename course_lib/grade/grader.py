@@ -20,7 +20,7 @@ import torch
 
 from ..exercises import EXERCISES
 from . import verdict
-from .outcome import describe
+from .outcome import judge_part
 from .report import build_report
 from .restore import GradingError, code_cells, find_release, released_parts, restore_checks
 from .sandbox import Sandbox, choose_sandbox, run_harness
@@ -28,6 +28,7 @@ from .sandbox import Sandbox, choose_sandbox, run_harness
 CELL_TIMEOUT = 10.0  # one cell, or one call of the answer (as the learner's checks)
 PART_TIMEOUT = 60.0  # one part: its cells and all its calls
 NOTEBOOK_TIMEOUT = 180.0
+MEMORY_LIMIT_MB = 2048.0  # address space a part may add to the harness's own (torch included)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Limits:
     cell: float = CELL_TIMEOUT
     part: float = PART_TIMEOUT
     notebook: float = NOTEBOOK_TIMEOUT
+    memory_mb: float | None = MEMORY_LIMIT_MB  # None: no memory limit
 
 
 @dataclass
@@ -49,9 +51,11 @@ class Planned:
     outcome: dict | None = None
 
 
-def _plan(path: Path, release_dir: Path, seed: int) -> tuple[list[dict], list[Planned]]:
+def _plan(path: Path, release_dir: Path, seed: int) -> tuple[str, list[dict], list[Planned]]:
+    """The exercise's name, the code cells to run, and each part with the cases drawn for it."""
     learner = nbformat.read(path, as_version=4)
-    release = nbformat.read(find_release(path, learner, release_dir), as_version=4)
+    release_path = find_release(path, learner, release_dir)
+    release = nbformat.read(release_path, as_version=4)
     cells = code_cells(restore_checks(learner, release))
     gen = torch.Generator().manual_seed(seed)
     planned = []
@@ -61,7 +65,7 @@ def _plan(path: Path, release_dir: Path, seed: int) -> tuple[list[dict], list[Pl
             raise GradingError(f"no grader for part {part.name!r} (course_lib.checks.PARTS)")
         cases = verdict.draw_cases(spec, gen)
         planned.append(Planned(part.grade_id, part.points, part.name, part.function, cases))
-    return cells, planned
+    return release_path.stem, cells, planned
 
 
 def _run(sandbox: Sandbox, cells: list[dict], planned: list[Planned], limits: Limits) -> dict:
@@ -76,6 +80,7 @@ def _run(sandbox: Sandbox, cells: list[dict], planned: list[Planned], limits: Li
             "skip": skip,
             "cell_timeout": limits.cell,
             "part_timeout": limits.part,
+            "memory_bytes": None if limits.memory_mb is None else int(limits.memory_mb * 2**20),
             "parts": [
                 verdict.job_part(p.grade_id, verdict.part_named(p.name), p.function, p.cases)
                 for p in pending
@@ -126,14 +131,16 @@ def grade_notebook(
     """The report entry of one notebook (see report.py for its shape)."""
     entry = {"path": str(path), "seed": seed, "isolation": sandbox.kind, "parts": []}
     try:
-        cells, planned = _plan(path, release_dir, seed)
+        exercise, cells, planned = _plan(path, release_dir, seed)
     except GradingError as err:
         return {**entry, "error": str(err)}
     except Exception as err:  # an unreadable file: this notebook cannot be graded
         return {**entry, "error": f"{path}: cannot read the notebook ({type(err).__name__}: {err})"}
+    entry["exercise"] = exercise
     notes = _run(sandbox, cells, planned, limits)
     for p in planned:
-        status, message = describe(verdict.part_named(p.name), p, notes["skipped_cells"], limits)
+        spec = verdict.part_named(p.name)
+        status, message, mistake = judge_part(spec, p, notes["skipped_cells"], limits)
         score = p.points if status == "passed" else 0
         entry["parts"].append(
             {
@@ -142,6 +149,7 @@ def grade_notebook(
                 "max": p.points,
                 "status": status,
                 "message": message,
+                "mistake": mistake,
             }
         )
     extra = []

@@ -31,6 +31,13 @@ def _error_message(part: Part, planned, error: dict, skipped: dict, limits) -> t
             f"{name}: your code ran past the part's time limit ({limits.part:g} s) and was "
             "stopped; look for a loop that never ends."
         )
+    if kind == "MemoryLimit":
+        allowed = "" if limits.memory_mb is None else f" ({limits.memory_mb:g} MB)"
+        return "failed", (
+            f"{name}: memory limit: your code asked for more memory than a part may use{allowed} "
+            "and was stopped; the task needs only small tensors, so look for a size computed "
+            "wrongly or a list that keeps growing."
+        )
     if kind == "ProcessEnded":
         return "failed", (
             f"{name}: your code ended the process that ran it ({text}), e.g. with os._exit() or a "
@@ -60,25 +67,40 @@ def _missing(name: str, planned, skipped: dict) -> str:
 
 def describe(part: Part, planned, skipped: dict, limits) -> tuple[str, str]:
     """(status, message) of one part: passed, failed, not_implemented or not_run."""
+    status, message, _ = judge_part(part, planned, skipped, limits)
+    return status, message
+
+
+def judge_part(part: Part, planned, skipped: dict, limits) -> tuple[str, str, str | None]:
+    """(status, message, mistake): the mistake is the catalogue id the failure matched, or None.
+
+    The mistake is named here, by the grader's own judge on the grader's own inputs; nothing the
+    learner's code sends can set it.
+    """
     outcome = planned.outcome or {"error": {"type": "NotRun"}}
     if "error" in outcome:
-        return _error_message(part, planned, outcome["error"] or {}, skipped, limits)
+        return (*_error_message(part, planned, outcome["error"] or {}, skipped, limits), None)
     sent = outcome.get("cases")
     if not isinstance(sent, list) or len(sent) != len(planned.cases):
-        return "failed", f"{part.name}: the results of your code did not come back complete."
+        return "failed", f"{part.name}: the results of your code did not come back complete.", None
     for case, data in zip(planned.cases, sent, strict=True):
         if not isinstance(data, dict):
-            return "failed", f"{part.name}: the results of your code did not come back complete."
+            return (
+                "failed",
+                f"{part.name}: the results of your code did not come back complete.",
+                None,
+            )
         if "error" in data:
-            return _error_message(part, planned, data["error"] or {}, skipped, limits)
+            return (*_error_message(part, planned, data["error"] or {}, skipped, limits), None)
         try:
             verdict.judge_case(part, case, data)
         except CheckFailed as err:
-            return "failed", str(err)
+            return "failed", str(err), getattr(err, "mistake", None)
         except WireError as err:
             return (
                 "failed",
                 f"{part.name}: your function returned something the grader cannot read ({err}).",
+                None,
             )
         except Exception as err:  # a result of a shape no judge expects: wrong, said plainly
             return (
@@ -86,5 +108,6 @@ def describe(part: Part, planned, skipped: dict, limits) -> tuple[str, str]:
                 f"{part.name}: the grader could not use your result ({type(err).__name__}: {err})."[
                     :400
                 ],
+                None,
             )
-    return "passed", "passed"
+    return "passed", "passed", None

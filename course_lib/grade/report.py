@@ -1,11 +1,13 @@
-"""The report: JSON for tools, a table for people, a gradebook CSV for an LMS.
+"""The report: JSON for tools, a table for people (gradebooks: gradebook.py; class: classview.py).
 
 JSON shape:
     {"isolation": "bubblewrap", "notebooks": [{"path", "learner", "seed", "isolation",
-     "score", "max", "parts": [{"id", "score", "max", "status", "message"}], ["error"], ["notes"]}],
+     "exercise", "score", "max",
+     "parts": [{"id", "score", "max", "status", "message", "mistake"}], ["error"], ["notes"]}],
      "score", "max"}
 
 Learner ids (the CSV's rows) come from paths by this rule:
+0. nbgrader's layout, `submitted/<student>/<assignment>/<notebook>.ipynb`: the student;
 1. a notebook inside a folder named after the learner: that folder
    (`submissions/alice/03_softmax_weights.ipynb` -> `alice`);
 2. a file named `<learner>_<NN>_<exercise>.ipynb` or `<learner>-<NN>_...`, NN two digits:
@@ -17,10 +19,11 @@ and the folder is not one of the folders given on the command line.
 
 from __future__ import annotations
 
-import csv
 import re
 import textwrap
 from pathlib import Path
+
+from .gradebook import write_gradebook  # noqa: F401  (the gradebook's home before gradebook.py)
 
 LEARNER_PREFIX = re.compile(r"^(?P<learner>.+?)[_-]\d{2}_")
 STARTS_WITH_NUMBER = re.compile(r"^\d{2}_")
@@ -28,6 +31,9 @@ STARTS_WITH_NUMBER = re.compile(r"^\d{2}_")
 
 def learner_id(path: Path, roots: tuple[Path, ...] = ()) -> str:
     """The learner a submission belongs to, by the rule in this module's docstring."""
+    parts = path.parts
+    if len(parts) >= 4 and parts[-4] == "submitted":  # nbgrader's exchange layout
+        return parts[-3]
     name = path.name
     folder = path.parent
     given = {root.resolve() for root in roots}
@@ -85,33 +91,3 @@ def format_report(report: dict, width: int = 100) -> str:
         lines.append("")
     lines.append(f"total: {report['score']:g} / {report['max']:g}")
     return "\n".join(lines)
-
-
-def write_gradebook(report: dict, path: Path) -> None:
-    """One row per learner, one column per part (points), then total and max: an LMS import.
-
-    A part of a notebook the learner did not hand in is left empty and counts 0 in the total;
-    max is what the whole set of graded exercises is worth.
-    """
-    columns: list[str] = []
-    rows: dict[str, dict[str, float]] = {}
-    for nb in report["notebooks"]:
-        row = rows.setdefault(nb.get("learner") or Path(nb["path"]).stem, {})
-        for part in nb["parts"]:
-            if part["id"] not in columns:
-                columns.append(part["id"])
-            # two copies of one exercise from one learner: the better one counts
-            row[part["id"]] = max(row.get(part["id"], 0), part["score"])
-    maxima = {}
-    for nb in report["notebooks"]:
-        for part in nb["parts"]:
-            maxima[part["id"]] = part["max"]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["learner", *columns, "total", "max"])
-        for learner in sorted(rows):
-            row = rows[learner]
-            cells = [f"{row[c]:g}" if c in row else "" for c in columns]
-            total = sum(row.values())
-            possible = sum(maxima.values())
-            writer.writerow([learner, *cells, f"{total:g}", f"{possible:g}"])

@@ -18,6 +18,7 @@ import nbformat
 from ..exercises import nbgrader_meta
 
 CHECK_CALL = re.compile(r"^\s*checks\.check_(\w+)\((\w+)\)\s*$")
+PROGRESS_CALL = re.compile(r"^checks\.progress\(\"\w+\"\)$")
 
 
 class GradingError(RuntimeError):
@@ -51,19 +52,25 @@ def released_parts(release: nbformat.NotebookNode) -> list[ReleasedPart]:
 
 
 def code_cells(restored: nbformat.NotebookNode) -> list[dict]:
-    """The code cells the sandbox runs, in order: setup and answers, never the check cells."""
+    """The code cells the sandbox runs, in order: setup and answers, never the check cells.
+
+    The progress cell (`checks.progress(...)`) is left out too: it only prints a preview for the
+    learner, and it would import nbformat in every part's process (seconds per notebook).
+    """
     return [
         {"id": cell.id, "source": cell.source}
         for cell in restored.cells
-        if cell.cell_type == "code" and not nbgrader_meta(cell).get("grade")
+        if cell.cell_type == "code"
+        and not nbgrader_meta(cell).get("grade")
+        and not PROGRESS_CALL.match(cell.source.strip())
     ]
 
 
 def find_release(path: Path, nb: nbformat.NotebookNode, release_dir: Path) -> Path:
     """The released exercise a learner's notebook comes from: same file name, metadata, or number."""
-    by_name = release_dir / path.name
-    if by_name.is_file():
-        return by_name
+    for by_name in (release_dir / path.name, release_dir / f"{path.parent.name}.ipynb"):
+        if by_name.is_file() and re.fullmatch(r"[\w-]+", by_name.stem):
+            return by_name
     stem = nb.metadata.get("course", {}).get("exercise")
     # a plain name only: a path here would let a notebook pick itself as its own release
     if (
@@ -72,10 +79,13 @@ def find_release(path: Path, nb: nbformat.NotebookNode, release_dir: Path) -> Pa
         and (release_dir / f"{stem}.ipynb").is_file()
     ):
         return release_dir / f"{stem}.ipynb"
-    number = path.name.split("_", 1)[0]
-    matches = sorted(release_dir.glob(f"{number}_*.ipynb")) if number.isdigit() else []
-    if len(matches) == 1:
-        return matches[0]
+    # nbgrader's submitted/<student>/<assignment>/<notebook>.ipynb: the assignment folder may
+    # carry the exercise's name or number when the notebook's own name does not
+    for name in (path.name, path.parent.name):
+        number = name.split("_", 1)[0]
+        matches = sorted(release_dir.glob(f"{number}_*.ipynb")) if number.isdigit() else []
+        if len(matches) == 1:
+            return matches[0]
     raise GradingError(
         f"{path}: cannot tell which released exercise in {release_dir} this notebook comes from; "
         "keep its file name (e.g. 03_softmax_weights.ipynb) or pass --release DIR."

@@ -29,7 +29,16 @@ from pathlib import Path
 
 MAX_OUTPUT_BYTES = 16_000_000
 COURSE_LIB = Path(__file__).resolve().parents[1]
-HARNESS = [sys.executable, "-I", "-m", "course_lib.grade.harness"]
+# -I ignores PYTHONPATH and the working directory; the harness is then imported from the very
+# course_lib this grader runs from (not whichever copy the environment has installed), so the
+# grader and its harness can never come from two different versions.
+_OWN_COPY = f"import sys; sys.path.insert(0, {str(COURSE_LIB.parent)!r}); "
+HARNESS = [
+    sys.executable,
+    "-I",
+    "-c",
+    _OWN_COPY + "from course_lib.grade.harness import main; main()",
+]
 ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -91,7 +100,7 @@ def choose_sandbox(isolation: str = "auto", tmp_root: str | None = None) -> Sand
         prefix = bwrap_command(bwrap)
         try:
             probe = subprocess.run(
-                [*prefix, sys.executable, "-I", "-c", "import course_lib"],
+                [*prefix, sys.executable, "-I", "-c", _OWN_COPY + "import course_lib"],
                 capture_output=True,
                 timeout=60,
             )

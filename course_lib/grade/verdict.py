@@ -136,9 +136,9 @@ def judge_case(part: Part, case: Case, sent: dict) -> None:
         if isinstance(before, torch.Tensor) and now is not None:
             now = wire.decode(now)
             if not isinstance(now, torch.Tensor) or now.shape != before.shape:
-                raise CheckFailed(f"{part.name}: {hint('in_place_edit')}")
+                raise CheckFailed(f"{part.name}: {hint('in_place_edit')}", mistake="in_place_edit")
             if not torch.equal(now.to(before.dtype), before):
-                raise CheckFailed(f"{part.name}: {hint('in_place_edit')}")
+                raise CheckFailed(f"{part.name}: {hint('in_place_edit')}", mistake="in_place_edit")
     result = wire.decode(sent["result"])
     args = case.args if part.exact else tuple(_double(a) for a in case.args)
     part.judge(copy.deepcopy(args), result)
