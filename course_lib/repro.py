@@ -46,21 +46,36 @@ def explicit_threads() -> int | None:
     return _positive_int(course) or _positive_int(os.environ.get("OMP_NUM_THREADS"))
 
 
+def _cores() -> set[int] | None:
+    """The cores this process may run on (Linux), else None."""
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
 def _machine_busy_seconds() -> float | None:
-    """CPU seconds all processes on the machine have used since boot (Linux), else None."""
+    """CPU seconds used since boot, by all processes, on the cores this process may run on
+    (Linux, /proc/stat), else None."""
+    cores = _cores()
+    busy = 0.0
     try:
         with open("/proc/stat") as stat:
-            ticks = [int(x) for x in stat.readline().split()[1:9]]
+            for line in stat:
+                name, *fields = line.split()
+                if not name.startswith("cpu") or name == "cpu":
+                    continue
+                if cores is not None and int(name[3:]) not in cores:
+                    continue
+                # user nice system idle iowait irq softirq steal: all but idle and iowait is busy
+                ticks = [int(x) for x in fields[:8]]
+                busy += sum(ticks) - ticks[3] - ticks[4]
     except (OSError, ValueError):
         return None
-    # user nice system idle iowait irq softirq steal: all but idle and iowait is busy
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 class _LoadMeter:
     """How many cores the rest of the machine used between two readings.
 
-    The machine's busy time (/proc/stat, in ticks of 10 ms) minus this process's own CPU time,
+    The busy time of this process's cores (/proc/stat, in ticks of 10 ms) minus its own CPU time,
     per second of wall time: so a reading taken while this process trains sees only the others.
     Readings closer together than SAMPLE_SECONDS are too coarse; the last value stands instead.
     """
@@ -95,13 +110,12 @@ _METER = _LoadMeter()
 
 def free_cores() -> float:
     """Cores this process may use that no other process is using now (an estimate)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = cores or 1
+    cores = _cores()
+    count = len(cores) if cores else (os.cpu_count() or 1)
     others = _METER.others()
     if others is None and hasattr(os, "getloadavg"):  # macOS: the load average, a slower signal
-        others = os.getloadavg()[0]
-    total = os.cpu_count() or cores
-    return min(float(cores), total - others) if others is not None else float(cores)
+        others = os.getloadavg()[0] - max(0, (os.cpu_count() or count) - count)
+    return min(float(count), count - others) if others is not None else float(count)
 
 
 def auto_threads(cap: int = THREADS) -> int:
