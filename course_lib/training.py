@@ -115,10 +115,11 @@ def train(
     at the end; with ``target`` the loop stops as soon as it reaches ``target``. Returns a history
     dict: ``step``/``loss`` (every step), ``eval_step``/``eval``, ``train_seconds`` (the time
     spent in training steps), ``steps``, ``epochs`` and ``stopped_by`` ("epochs", "steps",
-    "seconds" or "target"), ``threads`` (torch's thread count at each step where it changed, as
-    ``(step, threads)`` pairs; it changes only where no count is fixed). ``lr_schedule="cosine"`` lowers the learning rate along a half
-    cosine over the budget (to MIN_LR_FACTOR of ``lr``); ``bucket=True`` batches examples of
-    similar source length together (less padding, faster steps, batches still shuffled).
+    "seconds" or "target") and ``threads`` (torch's thread count as ``(step, threads)`` pairs, one
+    per change; it changes only where no count is fixed, see course_lib.repro).
+    ``lr_schedule="cosine"`` lowers the learning rate along a half cosine over the budget (to
+    MIN_LR_FACTOR of ``lr``); ``bucket=True`` batches examples of similar source length together
+    (less padding, faster steps, batches still shuffled).
     """
     if epochs is None and steps is None and seconds is None:
         raise ValueError("give a budget: epochs=, steps= or seconds= (steps are reproducible)")
