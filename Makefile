@@ -89,10 +89,12 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # JupyterLab opens work/, the learner's copies; the course's tracked files are never edited.
+# COURSE_THREADS=auto: the learner's kernels choose torch's thread count from the cores free at
+# each training run (course_lib/repro.py), instead of the fixed count the stored outputs use.
 lab: $(STAMP)
 	$(PY) -m course_lib.workspace --into $(WORK)
 	@echo "Starting JupyterLab on $(WORK)/; open the http://127.0.0.1:$(PORT)/lab?token=... URL printed below."
-	$(VENV)/bin/jupyter-lab --no-browser --allow-root --ip=127.0.0.1 --port=$(PORT) \
+	COURSE_THREADS=auto $(VENV)/bin/jupyter-lab --no-browser --allow-root --ip=127.0.0.1 --port=$(PORT) \
 	    --ServerApp.root_dir=$(CURDIR)/$(WORK) --LabApp.default_url=/lab/tree/notebooks/01_bottleneck.ipynb
 
 test: $(STAMP) test-tools

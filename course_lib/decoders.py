@@ -96,16 +96,21 @@ class BahdanauDecoder(nn.Module):
         enc_dim: int,
         attn_dim: int | None = None,
         fused: bool = True,
+        first_state: str = "both",
     ):
         super().__init__()
+        if first_state not in ("both", "backward"):
+            raise ValueError(f"first_state must be 'both' or 'backward', got {first_state!r}")
         attn_dim = attn_dim or hidden
         self.hidden = hidden
         self.fused = fused
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=PAD)
-        # The first state: tanh(W [forward final; backward final]). The paper uses the backward
-        # state alone, tanh(W_s h<-_1) (the backward pass ends at the first word); both directions
-        # have read the whole source, so the course gives W both, and W can learn to ignore one.
-        self.bridge = Bridge(enc_dim, hidden, always=True)
+        # The first state. "both" (the course's): tanh(W [forward final; backward final]); both
+        # directions have read the whole source, and W can learn to ignore one. "backward" (the
+        # paper's): tanh(W_s h<-_1), the backward pass's state at the first word, which is its
+        # final state; the encoder's final is [forward; backward], so it is the second half.
+        self.first_state = first_state
+        self.bridge = Bridge(enc_dim // 2 if first_state == "backward" else enc_dim, hidden, True)
         self.attention = AdditiveScore(hidden, enc_dim, attn_dim)  # w_2^T tanh(W_q h + W_k s)
         # The GRU's input is [y_{t-1}; c_t]; its input matmul is split into the two parts.
         self.gates_emb = nn.Linear(emb, 3 * hidden)  # all steps at once
@@ -116,6 +121,8 @@ class BahdanauDecoder(nn.Module):
 
     def prepare(self, states, final, mask):
         keys = self.attention.project_keys(states)  # (batch, src_len, attn_dim), once
+        if self.first_state == "backward":
+            final = final[:, final.shape[-1] // 2 :]  # h<-_1: (batch, enc_dim / 2)
         return {"keys": keys, "values": states, "mask": mask}, (self.bridge(final),)
 
     def _advance(self, gi_emb, h_prev, memory):

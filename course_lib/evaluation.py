@@ -21,7 +21,13 @@ import torch.nn.functional as F
 from course_lib import metrics
 from course_lib.data.batching import Batch, batches
 from course_lib.data.vocab import PAD, SOS, Vocab
-from course_lib.search import encode_sources, eval_mode, greedy_decode, without_forbidden
+from course_lib.search import (
+    encode_sources,
+    eval_mode,
+    greedy_decode,
+    translate,
+    without_forbidden,
+)
 
 # Where each field of an ISO date "YYYY-MM-DD" sits in the 10 target characters.
 DATE_FIELDS = {"year": (0, 1, 2, 3), "month": (5, 6), "day": (8, 9)}
@@ -103,12 +109,21 @@ def exact_match_fn(
     return eval_fn
 
 
-def g2p_scores(model, examples, src_vocab: Vocab, tgt_vocab: Vocab) -> dict[str, float]:
-    """WER and PER of batched greedy decoding against all pronunciations of each word.
+def g2p_scores(
+    model, examples, src_vocab: Vocab, tgt_vocab: Vocab, beam_size: int = 1, max_len: int = 40
+) -> dict[str, float]:
+    """WER and PER of batched greedy decoding (or beam search, ``beam_size`` > 1) against all
+    pronunciations of each word.
 
-    The measurement behind ``pretrained/scores.json`` (``scripts/train_pretrained.py``).
+    Greedy is the measurement behind ``pretrained/scores.json`` (``scripts/train_pretrained.py``).
     """
-    predictions = predict(model, examples, src_vocab, tgt_vocab, batch_size=1000)
+    if beam_size == 1:
+        predictions = predict(model, examples, src_vocab, tgt_vocab, batch_size=1000)
+    else:
+        predictions = translate(
+            model, [ex.src for ex in examples], src_vocab, tgt_vocab, max_len=max_len,
+            beam_size=beam_size, batch_size=500,
+        )[0]  # fmt: skip
     references = [ex.references for ex in examples]
     return {
         "wer": metrics.word_error_rate(predictions, references),

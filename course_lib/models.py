@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 KINDS = ("none", "bahdanau", "luong")
+FIRST_STATES = ("both", "backward")
 
 
 @dataclass
@@ -46,6 +47,9 @@ class ModelConfig:
     decoder starts from the top layer's final state. ``dropout`` (training only) drops encoder
     embeddings and states, and in the Luong decoder its embeddings and h~ before the output
     layer. ``score``, ``input_feeding`` are Luong's; ``attn_dim`` sizes the additive score.
+    ``first_state`` is Bahdanau's decoder start: "both" (the course's: tanh(W [forward final;
+    backward final])) or "backward" (the paper's: tanh(W_s h<-_1), the backward pass's last state,
+    read at the first word).
     """
 
     kind: str = "bahdanau"
@@ -62,10 +66,13 @@ class ModelConfig:
     reverse_source: bool = False
     enc_layers: int = 1
     dropout: float = 0.0
+    first_state: str = "both"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.first_state not in FIRST_STATES:
+            raise ValueError(f"first_state must be one of {FIRST_STATES}, got {self.first_state!r}")
         if self.src_vocab_size < 5 or self.tgt_vocab_size < 5:
             raise ValueError(
                 "src_vocab_size and tgt_vocab_size must count the 4 specials plus at least one "
@@ -75,6 +82,12 @@ class ModelConfig:
             self.bidirectional = self.kind == "bahdanau"
         if self.enc_hidden is None:
             self.enc_hidden = self.hidden // 2 if self.bidirectional else self.hidden
+        if self.first_state == "backward" and (self.kind != "bahdanau" or not self.bidirectional):
+            raise ValueError(
+                "first_state='backward' (the paper's s_0 = tanh(W_s h<-_1)) needs kind='bahdanau' "
+                f"with a two-directional encoder, got kind={self.kind!r}, "
+                f"bidirectional={self.bidirectional}"
+            )
 
 
 def check_lengths(src: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -176,8 +189,9 @@ class Seq2Seq(nn.Module):
                 self.decoder = NoAttentionDecoder(c.tgt_vocab_size, c.emb, c.hidden, enc_dim)
             elif c.kind == "bahdanau":
                 self.decoder = BahdanauDecoder(
-                    c.tgt_vocab_size, c.emb, c.hidden, enc_dim, attn_dim=c.attn_dim
-                )
+                    c.tgt_vocab_size, c.emb, c.hidden, enc_dim, attn_dim=c.attn_dim,
+                    first_state=c.first_state,
+                )  # fmt: skip
             else:
                 self.decoder = LuongDecoder(
                     c.tgt_vocab_size, c.emb, c.hidden, enc_dim, score=c.score,

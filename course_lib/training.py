@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from course_lib.data.batching import Batch, batches, make_batch
 from course_lib.data.vocab import PAD, Vocab
-from course_lib.repro import set_seed
+from course_lib.repro import adapt_threads, set_seed
 
 MIN_LR_FACTOR = 0.02  # where the cosine schedule ends, as a share of the initial rate
 BUCKET_BATCHES = 50  # bucketing sorts this many batches' worth of examples at a time
@@ -31,6 +31,9 @@ BUCKET_BATCHES = 50  # bucketing sorts this many batches' worth of examples at a
 # to redrawing at every step).
 REDRAWS_PER_BAR = 100
 REDRAW_SECONDS = 0.5
+# Where no thread count is fixed (course_lib.repro), training re-chooses it from the free cores
+# this often, so load that arrives mid-run slows it down in proportion, not several times over.
+RECHOOSE_THREADS_SECONDS = 5.0
 
 
 def progress_bar(total: int | None, enabled: bool = True, desc: str = "training", file=None):
@@ -112,9 +115,11 @@ def train(
     at the end; with ``target`` the loop stops as soon as it reaches ``target``. Returns a history
     dict: ``step``/``loss`` (every step), ``eval_step``/``eval``, ``train_seconds`` (the time
     spent in training steps), ``steps``, ``epochs`` and ``stopped_by`` ("epochs", "steps",
-    "seconds" or "target"). ``lr_schedule="cosine"`` lowers the learning rate along a half
-    cosine over the budget (to MIN_LR_FACTOR of ``lr``); ``bucket=True`` batches examples of
-    similar source length together (less padding, faster steps, batches still shuffled).
+    "seconds" or "target") and ``threads`` (torch's thread count as ``(step, threads)`` pairs, one
+    per change; it changes only where no count is fixed, see course_lib.repro).
+    ``lr_schedule="cosine"`` lowers the learning rate along a half cosine over the budget (to
+    MIN_LR_FACTOR of ``lr``); ``bucket=True`` batches examples of similar source length together
+    (less padding, faster steps, batches still shuffled).
     """
     if epochs is None and steps is None and seconds is None:
         raise ValueError("give a budget: epochs=, steps= or seconds= (steps are reproducible)")
@@ -134,6 +139,8 @@ def train(
     history: dict[str, Any] = {"step": [], "loss": [], "eval_step": [], "eval": []}
     bar = progress_bar(max_steps, enabled=progress)
     step, train_seconds, stopped_by = 0, 0.0, None
+    history["threads"] = [(0, torch.get_num_threads())]
+    last_choice = time.monotonic()
 
     def evaluate_now():
         value = float(eval_fn(model))
@@ -155,6 +162,10 @@ def train(
                 factor = 0.5 * (1 + math.cos(math.pi * progress_fraction()))
                 for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
                     group["lr"] = base * (MIN_LR_FACTOR + (1 - MIN_LR_FACTOR) * factor)
+            if time.monotonic() - last_choice > RECHOOSE_THREADS_SECONDS:
+                last_choice = time.monotonic()
+                if adapt_threads() != history["threads"][-1][1]:
+                    history["threads"].append((step, torch.get_num_threads()))
             start = time.perf_counter()
             loss = train_step(model, optimizer, batch, clip)
             train_seconds += time.perf_counter() - start

@@ -84,3 +84,24 @@ def test_g2p_scores_count_any_pronunciation_as_right(monkeypatch):
     monkeypatch.setattr(evaluation, "predict", lambda *a, **k: [["B"], ["C"]])
     scores = evaluation.g2p_scores(None, words, None, None)
     assert scores == {"wer": 0.5, "per": 0.5}
+
+
+def test_g2p_scores_with_a_beam_score_the_beam_search_outputs():
+    """beam_size > 1 decodes each word with beam_search; the outputs are what gets scored."""
+    model = tiny("bahdanau")
+    words = [
+        SimpleNamespace(src=ex.src, tgt=ex.tgt, references=[ex.tgt, ex.tgt[:3]]) for ex in DATES
+    ]
+    outputs = []
+    for ex in DATES:
+        batch = make_batch([ex], SRC_VOCAB, TGT_VOCAB)
+        tokens, _ = beam_search(model, batch.src, batch.src_lengths, 3, 40)
+        outputs.append(TGT_VOCAB.decode(tokens[0]))
+    references = [w.references for w in words]
+    expected = {
+        "wer": metrics.word_error_rate(outputs, references),
+        "per": metrics.phoneme_error_rate(outputs, references),
+    }
+    got = evaluation.g2p_scores(model, words, SRC_VOCAB, TGT_VOCAB, beam_size=3)
+    assert got == pytest.approx(expected, abs=1e-12)
+    assert got["per"] > 0  # an untrained model: the test can fail

@@ -106,6 +106,7 @@ def test_forward_shapes_and_weight_rows(kind):
         ("none", {}),
         ("bahdanau", {}),
         ("bahdanau", {"reverse_source": True}),
+        ("bahdanau", {"first_state": "backward"}),
         ("luong", {}),
         ("luong", {"score": "dot"}),
         ("luong", {"score": "concat"}),
@@ -272,3 +273,36 @@ def test_build_model_is_seq2seq_of_its_config():
     for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q)
     assert a.decoder.score.projects_keys  # the additive score projects keys once per sequence
+
+
+def test_bahdanau_paper_first_state_reads_the_backward_state_at_the_first_word():
+    """s_0 = tanh(W_s h<-_1): the backward direction's state at position 0, nothing else."""
+    m = model("bahdanau", first_state="backward")
+    src, lengths, _ = toy_batch()
+    states, _ = m.encoder(src, lengths)  # (batch, src_len, 2 * enc_hidden)
+    half = m.config.enc_hidden
+    expected = torch.tanh(m.decoder.bridge.proj(states[:, 0, half:]))  # (batch, hidden)
+    _, (s0,) = m.encode(src, lengths)
+    torch.testing.assert_close(s0, expected, rtol=0, atol=1e-6)
+    assert m.decoder.bridge.proj.in_features == half
+    # The course's form reads both halves of the final state: a different W's input.
+    assert model("bahdanau").decoder.bridge.proj.in_features == 2 * half
+
+
+def test_bahdanau_paper_first_state_still_trains_both_loops_alike():
+    m = model("bahdanau", first_state="backward")
+    src, lengths, tgt_in = toy_batch()
+    fused, _ = m(src, lengths, tgt_in)
+    m.decoder.fused = False
+    plain, _ = m(src, lengths, tgt_in)
+    torch.testing.assert_close(fused, plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"kind": "luong"}, {"kind": "bahdanau", "bidirectional": False}]
+)
+def test_paper_first_state_needs_a_two_directional_bahdanau(kwargs):
+    with pytest.raises(ValueError, match="first_state='backward'"):
+        ModelConfig(src_vocab_size=SRC_V, tgt_vocab_size=TGT_V, first_state="backward", **kwargs)
+    with pytest.raises(ValueError, match="first_state must be one of"):
+        ModelConfig(src_vocab_size=SRC_V, tgt_vocab_size=TGT_V, first_state="forward")

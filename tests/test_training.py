@@ -173,3 +173,27 @@ def test_progress_bar_redraws_are_bounded_however_slow_the_steps(total):
     assert 10 <= redraws <= REDRAWS_PER_BAR + 3, redraws
     # tqdm's monitor thread sets miniters to 1 on any bar not redrawn for maxinterval seconds.
     assert bar.maxinterval == math.inf
+
+
+def test_threads_are_rechosen_only_where_no_count_is_fixed(copy_data, monkeypatch):
+    """A busy machine mid-run: an unset count drops to one thread, a fixed one stays."""
+    from course_lib import repro, training
+
+    examples, src_vocab, tgt_vocab = copy_data
+    before = torch.get_num_threads()
+    monkeypatch.setattr(training, "RECHOOSE_THREADS_SECONDS", 0.0)  # re-choose at every step
+    monkeypatch.setattr(repro, "free_cores", lambda: 0.5)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.delenv(repro.ENV_VAR, raising=False)
+    try:
+        fixed = train(small("luong", src_vocab, tgt_vocab), examples, src_vocab, tgt_vocab,
+                      steps=3, batch_size=5, progress=False)  # fmt: skip
+        assert fixed["threads"] == [(0, 2)]
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        readings = iter([2.0])  # idle when training starts, busy from then on
+        monkeypatch.setattr(repro, "free_cores", lambda: next(readings, 0.5))
+        free = train(small("luong", src_vocab, tgt_vocab), examples, src_vocab, tgt_vocab,
+                     steps=3, batch_size=5, progress=False)  # fmt: skip
+        assert free["threads"] == [(0, 2), (0, 1)]
+    finally:
+        torch.set_num_threads(before)
