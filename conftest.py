@@ -11,6 +11,9 @@ import pytest
 # The number is course_lib.repro.THREADS (tests/test_environment.py checks they agree); written
 # out here so the variable is set before anything imports torch.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# COURSE_THREADS (course_lib.repro) would win over OMP_NUM_THREADS; `auto` is for learners
+# (make lab), never for the runs that check stored outputs.
+os.environ.pop("COURSE_THREADS", None)
 # The lessons' self-checks (course_lib/claims.py) fail a cell in the course's own runs; for a
 # learner they only print a note. nbval's kernels inherit this.
 os.environ["COURSE_STRICT"] = "1"
