@@ -21,11 +21,11 @@ BLOCKING_IMPACTS = ("serious", "critical")
 RUN_ONLY = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 _RUN_JS = """
-async ([include, exclude, tags]) => {
+async ([include, exclude, tags, rules]) => {
   const context = {exclude: exclude.map(selector => [selector])};
   if (include) context.include = [[include]];
-  const result = await axe.run(context,
-      {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+  const runOnly = rules ? {type: 'rule', values: rules} : {type: 'tag', values: tags};
+  const result = await axe.run(context, {runOnly, resultTypes: ['violations']});
   return result.violations.map(v => ({
     id: v.id, impact: v.impact, help: v.help,
     nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary,
@@ -43,12 +43,17 @@ def axe_missing() -> str | None:
 
 
 def audit(
-    page: Page, include: str | None = None, exclude: tuple[str, ...] = (), axe_js: Path = AXE_JS
+    page: Page,
+    include: str | None = None,
+    exclude: tuple[str, ...] = (),
+    rules: list[str] | None = None,
+    axe_js: Path = AXE_JS,
 ) -> list[dict]:
-    """Every violation axe finds in ``page`` (within ``include``, a CSS selector, if given)."""
+    """Every violation axe finds in ``page`` (within ``include``, a CSS selector, if given), by
+    the rules of ``RUN_ONLY``'s tags, or by ``rules`` (axe rule ids) alone."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(content=axe_js.read_text(encoding="utf-8"))
-    return page.evaluate(_RUN_JS, [include, list(exclude), RUN_ONLY])
+    return page.evaluate(_RUN_JS, [include, list(exclude), RUN_ONLY, rules])
 
 
 def blocking(violations: list[dict]) -> list[dict]:
