@@ -132,14 +132,23 @@ def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None)
     # 0.05 per arrow key (0.01 needed 90 presses from 1 to 2); the label's own width, not the
     # default that cut it to "temperat..."; the readout's format is the one the title shows.
     step = min(TEMPERATURE_STEP, (hi - lo) / 20)
-    slider = W.FloatSlider(value=min(max(1.0, lo), hi), min=lo, max=hi, step=step,
+    # The track starts at 0, not at `low`: the browser's slider (noUiSlider) tells screen readers
+    # the value it computes, min + k * step through a percentage, and from a min of 0.1 that is
+    # 1.0500000000000003; from 0 it is k * step, "1.05". Values under `low` are held at `low`.
+    slider = W.FloatSlider(value=min(max(1.0, lo), hi), min=0.0, max=hi, step=step,
                            description="temperature", readout=True, readout_format=".2f",
                            style={"description_width": "initial"},
                            continuous_update=False)  # fmt: skip
+
+    def hold_at_low(change) -> None:
+        if change["new"] < lo:
+            slider.value = lo
+
+    slider.observe(hold_at_low, names="value")
     out = _styled(W.Output(), root, "output")
 
     def draw() -> list[dict]:
-        t = float(slider.value)
+        t = max(float(slider.value), lo)
         w = masked_softmax(row, mask=keep, temperature=t)[0].numpy()
         valid = int(keep.sum()) if keep is not None else len(w)
         top = int(np.argmax(w))

@@ -6,15 +6,22 @@ they share one run of the notebook). See tests/e2e/README.md.
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from e2e_axe import audit, axe_missing, blocking, describe, tally
 from e2e_lab import ERROR_TEXTS_JS
 from e2e_widgets import (
+    CONTROLS,
     FigureSpec,
     SliderKeys,
     TypeText,
     WidgetSpec,
+    move_by_keyboard,
     src_of,
+    tab_through,
     text_of,
+    unreadable_slider_values,
     wait_for_change,
 )
 from playwright.sync_api import expect
@@ -127,10 +134,28 @@ def test_widget_redraws(spec: WidgetSpec, notebooks, artifacts_dir):
         expect(image).to_have_count(1)
 
         root.screenshot(path=artifacts_dir / f"{spec.id}.png")
+        assert unreadable_slider_values(root) == [], "a slider announces an unreadable value"
+        check_keyboard_only(root)
         if lab.blocked:  # shown with the test's output; blocking them is expected, not a failure
             print("blocked non-loopback requests:", *sorted(set(lab.blocked)), sep="\n  ")
         errors = lab.take_console_errors()
         assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+
+
+def check_keyboard_only(root) -> None:
+    """Tab from the widget's edge reaches each of its controls in turn; each slider reached so
+    moves with the keyboard and still announces a readable value."""
+    controls = root.locator(CONTROLS)
+    visited = tab_through(root)
+    assert sorted(set(visited)) == list(range(controls.count())), (
+        f"Tab reached controls {visited} of {controls.count()}"
+    )
+    for index in dict.fromkeys(visited):
+        control = controls.nth(index)
+        if control.get_attribute("role") == "slider":
+            control.focus()
+            move_by_keyboard(control)
+    assert unreadable_slider_values(root) == [], "a slider announces an unreadable value"
 
 
 @pytest.mark.parametrize("spec", FIGURES, ids=[s.id for s in FIGURES])
@@ -147,3 +172,24 @@ def test_fixed_figure_is_shown(spec: FigureSpec, notebooks, artifacts_dir):
         image.screenshot(path=artifacts_dir / f"{spec.id}.png")
         errors = lab.take_console_errors()
         assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+
+
+# JupyterLab with lesson 05 open and run (the notebook of the last specs: no second run).
+LAB_AUDIT = FigureSpec(
+    id="full-model-axe",
+    notebook="notebooks/05_full_model.ipynb",
+    cell_source="draw_architecture(",
+    run_timeout_s=300.0,
+)
+
+
+def test_jupyterlab_with_lesson_05_passes_axe(notebooks, artifacts_dir):
+    """axe-core over the whole JupyterLab page with lesson 05 run: nothing serious or critical.
+    Every finding, of any impact, is written to screenshots/axe-lab.json for the record."""
+    if axe_missing():
+        pytest.skip(axe_missing())
+    with notebooks.using(LAB_AUDIT) as lab:
+        violations = audit(lab.page)
+        counts = {f"{rule} {impact}": n for (rule, impact), n in sorted(tally(violations).items())}
+        (artifacts_dir / "axe-lab.json").write_text(json.dumps(counts, indent=1) + "\n")
+        assert blocking(violations) == [], describe(blocking(violations))
