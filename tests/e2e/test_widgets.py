@@ -179,7 +179,7 @@ LAB_AUDIT = FigureSpec(
     id="full-model-axe",
     notebook="notebooks/05_full_model.ipynb",
     cell_source="draw_architecture(",
-    run_timeout_s=300.0,
+    run_timeout_s=600.0,  # when run alone (-k axe); after the specs above it reuses their run
 )
 
 
