@@ -133,7 +133,7 @@ test-portability: $(STAMP)
 	ATEN_CPU_CAPABILITY=$(CPU) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	    $(PY) -m pytest $(NBVAL) notebooks solutions -q
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) $(MATHJAX_STAMP)
 	bash scripts/ensure_chromium.sh || echo "chromium unavailable: the browser tests will report themselves skipped (failed under CI=true)"
 	$(PY) -m pytest tests/e2e -q --ignore=tests/e2e/test_site.py
 

@@ -51,6 +51,8 @@ nb_merge_streams = True
 html_theme = "sphinx_book_theme"
 html_title = "Attention, hands on"
 html_static_path = ["_static"]
+# search-button-field.html: the theme's search button, named by the words it shows.
+templates_path = ["_templates"]
 html_css_files = ["course.css"]
 html_copy_source = False  # no second copy of every notebook under _sources/
 html_show_sourcelink = False
@@ -95,6 +97,13 @@ def _copy_mathjax(app, exception) -> None:
             shutil.copy2(src, dst)
 
 
+def _search_page_script(app, pagename, templatename, context, doctree) -> None:
+    """Plain-text math in search snippets (_static/search_text.js), on the search page only."""
+    if pagename == "search":
+        app.add_js_file("search_text.js")
+
+
 def setup(app):
     app.connect("builder-inited", _check_mathjax)
+    app.connect("html-page-context", _search_page_script)
     app.connect("build-finished", _copy_mathjax)

@@ -20,7 +20,14 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from course_lib.plots import BAR_COLOR, PEAK_COLOR, display_token, largest, plot_weights_bar
+from course_lib.plots import (
+    BAR_COLOR,
+    PEAK_COLOR,
+    display_token,
+    largest,
+    plot_attention,
+    plot_weights_bar,
+)
 
 NOTE = "static view: the live widget needs a running kernel"
 # Pictures at most this wide (inches; 100 dpi) so that a web page's text column, about 750
@@ -179,11 +186,33 @@ def head_grid(cross, src_tokens, out_tokens, title: str = "") -> Figure:
     return fig
 
 
+def g2p_word_frames(pronounced) -> Figure:
+    """One attention map per word, stacked: what the type-a-word box shows for each of them.
+
+    ``pronounced``: ``(word, phonemes, weights (len(phonemes), len(letters)), letters)`` tuples.
+    """
+    if not pronounced:
+        raise ValueError("pronounced: expected at least one (word, phonemes, weights, letters)")
+    longest = max(len(letters) for *_, letters in pronounced)
+    heights = [0.9 + 0.24 * max(len(phonemes), 1) for _, phonemes, _, _ in pronounced]
+    fig = _figure(2.6 + 0.4 * longest, 0.6 + sum(heights))
+    axes = fig.subplots(len(pronounced), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for ax, (word, phonemes, weights, letters) in zip(axes, pronounced, strict=True):
+        said = " ".join(phonemes) if phonemes else "(no phonemes)"
+        plot_attention(weights, letters, phonemes, ax=ax, title=f"{word} → {said}",
+                       src_label="letter", tgt_label="phoneme", colorbar_label=None)  # fmt: skip
+    n = len(pronounced)
+    fig.suptitle(f"the model's pronunciation of {n} words, and where each phoneme looked\n({NOTE})",
+                 fontsize="medium")  # fmt: skip
+    return fig
+
+
 __all__ = [
     "NOTE",
     "ExplorerBox",
     "decoder_step_frames",
     "frame_temperatures",
+    "g2p_word_frames",
     "head_grid",
     "png_base64",
     "temperature_frames",

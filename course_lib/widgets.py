@@ -35,6 +35,7 @@ from course_lib.static_views import (
     ExplorerBox,
     decoder_step_frames,
     frame_temperatures,
+    g2p_word_frames,
     png_base64,
     temperature_frames,
 )
@@ -131,14 +132,23 @@ def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None)
     # 0.05 per arrow key (0.01 needed 90 presses from 1 to 2); the label's own width, not the
     # default that cut it to "temperat..."; the readout's format is the one the title shows.
     step = min(TEMPERATURE_STEP, (hi - lo) / 20)
-    slider = W.FloatSlider(value=min(max(1.0, lo), hi), min=lo, max=hi, step=step,
+    # The track starts at 0, not at `low`: the browser's slider (noUiSlider) tells screen readers
+    # the value it computes, min + k * step through a percentage, and from a min of 0.1 that is
+    # 1.0500000000000003; from 0 it is k * step, "1.05". Values under `low` are held at `low`.
+    slider = W.FloatSlider(value=min(max(1.0, lo), hi), min=0.0, max=hi, step=step,
                            description="temperature", readout=True, readout_format=".2f",
                            style={"description_width": "initial"},
                            continuous_update=False)  # fmt: skip
+
+    def hold_at_low(change) -> None:
+        if change["new"] < lo:
+            slider.value = lo
+
+    slider.observe(hold_at_low, names="value")
     out = _styled(W.Output(), root, "output")
 
     def draw() -> list[dict]:
-        t = float(slider.value)
+        t = max(float(slider.value), lo)
         w = masked_softmax(row, mask=keep, temperature=t)[0].numpy()
         valid = int(keep.sum()) if keep is not None else len(w)
         top = int(np.argmax(w))
@@ -299,11 +309,15 @@ def _check_word(raw: str) -> str | None:
     return None
 
 
-def g2p_explorer(predict_fn, initial_word="attention") -> W.VBox:
+G2P_STATIC_WORDS = ("knight", "phoneme", "queue")  # silent letters, "ph", a vowel run
+
+
+def g2p_explorer(predict_fn, initial_word="attention", static_words=G2P_STATIC_WORDS) -> W.VBox:
     """Type a word, see the model's pronunciation and which letters each phoneme attended to.
 
     ``predict_fn(word) -> (phonemes, weights, letters)`` with ``weights`` ``(len(phonemes),
-    len(letters))``; it receives the stripped, lower-cased word.
+    len(letters))``; it receives the stripped, lower-cased word. The static view (a page without
+    a kernel) shows ``initial_word`` and ``static_words``, as if each had been typed.
     """
     if not callable(predict_fn):
         raise TypeError(f"predict_fn must be callable, got {type(predict_fn).__name__}")
@@ -345,11 +359,15 @@ def g2p_explorer(predict_fn, initial_word="attention") -> W.VBox:
 
     text.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)
-    first = out.outputs  # the static view: the picture of the initial word
 
     def static_view() -> str | None:
-        pngs = (o["data"]["image/png"] for o in first if o["output_type"] == "display_data")
-        return next(pngs, None)
+        pronounced = []
+        words = dict.fromkeys(w.strip().lower() for w in [initial_word, *static_words])
+        for word in (w for w in words if _check_word(w) is None):  # in order, once each
+            phonemes, weights, letters = predict_fn(word)
+            pronounced.append((word, [str(p) for p in phonemes], as_array(weights, "weights", 2),
+                               [str(c) for c in letters]))  # fmt: skip
+        return png_base64(g2p_word_frames(pronounced)) if pronounced else None
 
     box = ExplorerBox([_styled(text, root, "text"), out], static_view=static_view)
     box.add_class(root)

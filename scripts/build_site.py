@@ -46,7 +46,8 @@ WIDGET_WHAT = {
     "several temperatures at once.",
     "decoder-step-explorer": f"A slider steps through the decoder's output steps. {NO_KERNEL} "
     "every step at once.",
-    "g2p-explorer": f"You type a word and the model pronounces it. {NO_KERNEL} its first word.",
+    "g2p-explorer": f"You type a word and the model pronounces it. {NO_KERNEL} what it does with "
+    "a few words.",
     "head-explorer": f"Sliders pick the layer, the head and the decoder step. {NO_KERNEL} every "
     "layer and head at once.",
 }

@@ -94,12 +94,35 @@ def test_every_explorer_carries_its_static_view():
     assert shapes["steps"][0] > shapes["steps"][1] / 3  # one row per step
 
 
-def test_the_g2p_static_view_is_the_first_word_picture():
-    box = widgets.g2p_explorer(lambda word: (["K", "AE1"], [[1.0, 0.0], [0.2, 0.8]], ["c", "a"]))
+def _fake_g2p(word):
+    """One phoneme per letter, each attending to its own letter."""
+    return [c.upper() for c in word], np.eye(len(word)), list(word)
+
+
+def test_the_g2p_static_view_pronounces_several_words_as_typed():
+    calls = []
+    box = widgets.g2p_explorer(
+        lambda word: calls.append(word) or _fake_g2p(word),
+        initial_word="Cat",
+        static_words=("dog", " CAT ", "no way", "bird"),
+    )
     out = next(c for c in box.children if "g2p-explorer-output" in c._dom_classes)
-    first_png = next(o["data"]["image/png"] for o in out.outputs if "data" in o)
-    out.outputs = ()  # a later word does not change the static view
-    assert box._repr_mimebundle_()["image/png"] == first_png
+    calls.clear()
+    out.outputs = ()  # a later word typed in the box does not change the static view
+    picture = _picture(box)
+    # each usable word once, lower-cased, in order; "no way" is not a word the box accepts
+    assert calls == ["cat", "dog", "bird"]
+    one_word = _picture(widgets.g2p_explorer(_fake_g2p, "cat", static_words=()))
+    assert picture.shape[0] > 2 * one_word.shape[0]  # three maps stacked, not one
+
+
+def test_g2p_word_frames_draw_one_map_per_word():
+    pronounced = [(w, *_fake_g2p(w)) for w in ("cat", "queue")]
+    fig = static_views.g2p_word_frames(pronounced)
+    maps = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert [ax.get_title() for ax in maps] == ["cat → C A T", "queue → Q U E U E"]
+    assert [ax.images[0].get_array().shape for ax in maps] == [(3, 3), (5, 5)]
+    assert "pronunciation of 2 words" in fig.get_suptitle()
 
 
 def test_a_failing_static_view_leaves_the_live_widget_intact():

@@ -64,6 +64,19 @@ def test_temperature_explorer_redraws_on_slider_moves():
     assert f"entropy = {entropy:.3f} nats" in text0
 
 
+def test_temperature_slider_starts_at_zero_and_holds_at_the_lowest_temperature():
+    """The track starts at 0 so that the browser announces 1.05, not 1.0500000000000003 (the
+    e2e test test_learner.py checks aria-valuetext); temperatures under the lowest are held."""
+    box = widgets.temperature_explorer([2.0, 1.0, 0.5], ["p", "q", "r"], temperatures=(0.1, 5.0))
+    slider = find(box, "temperature-explorer-slider")
+    out = find(box, "temperature-explorer-output")
+    assert (slider.min, slider.max, slider.step) == (0.0, 5.0, 0.05)
+    slider.value = 0.0  # the Home key
+    assert slider.value == 0.1
+    text, png = parts(out)
+    assert text.startswith("T = 0.10") and png and "Could not draw" not in text
+
+
 def test_temperature_explorer_rejects_bad_arguments():
     with pytest.raises(ValueError, match="0 < low < high"):
         widgets.temperature_explorer([1.0, 2.0], ["p", "q"], temperatures=(2.0, 1.0))

@@ -146,3 +146,50 @@ def record_run_time(artifacts: Path, notebook: str, seconds: float, load: float)
     times = json.loads(path.read_text()) if path.exists() else []
     times.append({"notebook": notebook, "seconds": round(seconds, 1), "load": round(load, 1)})
     path.write_text(json.dumps(times, indent=1) + "\n")
+
+
+# ---- keyboard and screen readers -------------------------------------------------------------
+
+CONTROLS = "[role=slider], input, textarea, select, button, [contenteditable=true]"
+# What a screen reader says for a slider: a plain number ("1.05", "3"), never float noise.
+READABLE_VALUE = re.compile(r"^-?\d+(\.\d{1,3})?$")
+
+_TAB_FROM_ROOT_JS = """
+(root) => { root.setAttribute('tabindex', '-1'); root.focus(); }
+"""
+_ACTIVE_IN_ROOT_JS = """
+(root, controls) => {
+  const active = document.activeElement;
+  if (!active || !root.contains(active) || active === root) return null;
+  return [...root.querySelectorAll(controls)].indexOf(active);
+}
+"""
+
+
+def tab_through(root: Locator, max_presses: int = 30) -> list[int]:
+    """Focus ``root`` and press Tab until the focus leaves it: the indices (among the root's
+    controls) of the controls the focus visited, in order."""
+    root.evaluate(_TAB_FROM_ROOT_JS)
+    visited: list[int] = []
+    for _ in range(max_presses):
+        root.page.keyboard.press("Tab")
+        index = root.evaluate(_ACTIVE_IN_ROOT_JS, CONTROLS)
+        if index is None:
+            break
+        visited.append(index)
+    return visited
+
+
+def move_by_keyboard(handle: Locator) -> None:
+    """With the focus on a slider handle, move it with Home or End; raise if it did not move."""
+    before = handle.get_attribute("aria-valuenow")
+    at_min = before == handle.get_attribute("aria-valuemin")
+    handle.page.keyboard.press("End" if at_min else "Home")
+    expect(handle, "the slider ignored the key").not_to_have_attribute("aria-valuenow", before)
+
+
+def unreadable_slider_values(root: Locator) -> list[str]:
+    texts = root.locator("[role=slider]").evaluate_all(
+        "els => els.map(e => e.getAttribute('aria-valuetext'))"
+    )
+    return [repr(t) for t in texts if t is None or not READABLE_VALUE.match(t)]

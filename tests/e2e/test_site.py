@@ -1,7 +1,9 @@
-"""The course website (`make site`, build/site/) in headless Chromium: every page offline and whole.
+"""The course website (`make site`, build/site/) in headless Chromium: every page offline and whole,
+and readable by everyone: axe-core's audit, dark mode, a 390 px screen, plain-text search snippets.
 
 `make test-site` builds the site first; run alone, these tests use the site already in build/site
-(or the folder in $COURSE_SITE). Screenshots of every page land in tests/e2e/screenshots/site-*.
+(or the folder in $COURSE_SITE). Screenshots of every page land in tests/e2e/screenshots/site-*,
+axe's findings of every impact, counted by rule, in screenshots/axe-site.json.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from e2e_axe import axe_missing, tally
+from e2e_lab import is_loopback
+from e2e_reader import DESKTOP, check_reader, raw_tex_in, search_snippets
 from e2e_site import check_page, expected_widgets, has_math, notebook, serve
 
 from course_lib.paths import COURSE_ROOT
@@ -26,6 +31,7 @@ EXERCISES = sorted(
     p.relative_to(COURSE_ROOT).as_posix() for p in COURSE_ROOT.glob("exercises/*.ipynb")
 )
 OTHER_PAGES = ["index.html", "running.html", "docs/grading.html"]
+SEARCH = "search.html?q=softmax"  # its snippets include lesson 01's decoder equations
 
 
 def _html(rel_notebook: str) -> str:
@@ -207,3 +213,104 @@ def test_the_build_fails_on_a_broken_link_a_missing_image_or_a_warning(tmp_path,
     else:
         assert code == 1, f"the build passed with a {defect}"
         assert DEFECTS[defect][1] in printed.out + printed.err
+
+
+# ---- every reader: axe-core, dark mode, a phone's width, search snippets ----------------------
+
+
+@pytest.fixture(scope="session")
+def reader_page(browser):
+    """One tab for every reader check (loading the page is most of the cost); loopback only."""
+    if axe_missing():
+        if os.environ.get("CI") == "true":
+            pytest.fail(axe_missing())
+        pytest.skip(axe_missing())
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(30_000)
+    context.route("**/*", lambda r: r.continue_() if is_loopback(r.request.url) else r.abort())
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_findings(artifacts_dir):
+    """Every violation axe reports (all impacts), counted by rule, impact and mode, for the record."""
+    counts: dict[str, int] = {}
+    yield counts
+    path = artifacts_dir / "axe-site.json"
+    path.write_text(json.dumps(dict(sorted(counts.items())), indent=1) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", [*OTHER_PAGES, *(_html(p) for p in LESSONS + EXERCISES), SEARCH])
+def test_page_for_every_reader(reader_page, site_url, axe_findings, page):
+    """No serious or critical axe violation in light or dark mode, every figure readable in dark
+    mode, and no sideways scroll on a 390 px screen."""
+    if page == SEARCH:
+        search_snippets(reader_page, site_url, "softmax")
+    else:
+        reader_page.goto(f"{site_url}/{page}")
+    report = check_reader(reader_page)
+    for mode, violations in report.axe.items():
+        for (rule, impact), n in tally(violations).items():
+            key = f"{mode} {rule} {impact}"
+            axe_findings[key] = axe_findings.get(key, 0) + n
+    assert report.problems() == [], f"{page}:\n" + "\n".join(report.problems())
+
+
+def test_search_snippets_show_math_as_text(reader_page, site_url):
+    snippets = search_snippets(reader_page, site_url, "softmax")
+    assert len(snippets) >= 5, snippets
+    assert raw_tex_in(snippets) == [], "\n".join(raw_tex_in(snippets))
+    # lesson 01's decoder equation, \operatorname{softmax}(W_o h_t), as a reader can follow it
+    assert any("softmax(W_o h_t)" in s for s in snippets), snippets
+
+
+# Each reader check must catch a page broken on purpose: what is injected into lesson 03's page
+# (JavaScript run in it) -> the start of the problem the check must report.
+TRANSPARENT_FIGURE = """async () => {
+  const canvas = Object.assign(document.createElement('canvas'), {width: 120, height: 40});
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#222'; g.font = '16px sans-serif'; g.fillText('dark label', 8, 26);
+  const img = new Image();
+  img.src = canvas.toDataURL('image/png');
+  img.style.background = 'none';
+  document.querySelector('.bd-article').prepend(img);
+  await img.decode();
+}"""
+BROKEN = {
+    "faint text": (
+        """() => document.querySelector('.bd-article').insertAdjacentHTML('afterbegin',
+             '<p style="color:#b0b0b0">faint grey text on white</p>')""",
+        "axe, light mode: color-contrast (serious)",
+    ),
+    "transparent figure without a plate": (TRANSPARENT_FIGURE, "dark mode: data:image/png"),
+    "a wide box": (
+        """() => document.querySelector('.bd-article').insertAdjacentHTML('afterbegin',
+             '<div style="width:900px">a box wider than a phone</div>')""",
+        "390 px wide: the page scrolls sideways",
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", BROKEN)
+def test_reader_checks_catch_a_broken_page(reader_page, site_url, breakage):
+    inject, expected = BROKEN[breakage]
+    reader_page.goto(f"{site_url}/notebooks/03_softmax_weights.html")
+    reader_page.evaluate(inject)
+    problems = check_reader(reader_page).problems()
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_search_check_catches_raw_tex(browser, site_url):
+    """Without the site's snippet script, Sphinx's snippets show TeX, and the check says so."""
+    context = browser.new_context()
+    try:
+        context.route(
+            "**/search_text.js*", lambda r: r.fulfill(body="", content_type="text/javascript")
+        )
+        found = raw_tex_in(search_snippets(context.new_page(), site_url, "softmax"))
+        assert found, "the snippets of an unfixed search page passed the raw-TeX check"
+    finally:
+        context.close()

@@ -6,16 +6,24 @@ they share one run of the notebook). See tests/e2e/README.md.
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
+from e2e_axe import audit, axe_missing, blocking, describe, tally
 from e2e_lab import ERROR_TEXTS_JS
 from e2e_widgets import (
+    CONTROLS,
     TRAINING_RUN_TIMEOUT_S,
     FigureSpec,
     SliderKeys,
     TypeText,
     WidgetSpec,
+    move_by_keyboard,
     src_of,
+    tab_through,
     text_of,
+    unreadable_slider_values,
     wait_for_change,
 )
 from playwright.sync_api import expect
@@ -128,10 +136,28 @@ def test_widget_redraws(spec: WidgetSpec, notebooks, artifacts_dir):
         expect(image).to_have_count(1)
 
         root.screenshot(path=artifacts_dir / f"{spec.id}.png")
+        assert unreadable_slider_values(root) == [], "a slider announces an unreadable value"
+        check_keyboard_only(root)
         if lab.blocked:  # shown with the test's output; blocking them is expected, not a failure
             print("blocked non-loopback requests:", *sorted(set(lab.blocked)), sep="\n  ")
         errors = lab.take_console_errors()
         assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+
+
+def check_keyboard_only(root) -> None:
+    """Tab from the widget's edge reaches each of its controls in turn; each slider reached so
+    moves with the keyboard and still announces a readable value."""
+    controls = root.locator(CONTROLS)
+    visited = tab_through(root)
+    assert sorted(set(visited)) == list(range(controls.count())), (
+        f"Tab reached controls {visited} of {controls.count()}"
+    )
+    for index in dict.fromkeys(visited):
+        control = controls.nth(index)
+        if control.get_attribute("role") == "slider":
+            control.focus()
+            move_by_keyboard(control)
+    assert unreadable_slider_values(root) == [], "a slider announces an unreadable value"
 
 
 @pytest.mark.parametrize("spec", FIGURES, ids=[s.id for s in FIGURES])
@@ -148,3 +174,45 @@ def test_fixed_figure_is_shown(spec: FigureSpec, notebooks, artifacts_dir):
         image.screenshot(path=artifacts_dir / f"{spec.id}.png")
         errors = lab.take_console_errors()
         assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+
+
+# JupyterLab with lesson 05 open and run (the notebook of the last specs: no second run).
+LAB_AUDIT = FigureSpec(
+    id="full-model-axe",
+    notebook="notebooks/05_full_model.ipynb",
+    cell_source="draw_architecture(",
+    run_timeout_s=TRAINING_RUN_TIMEOUT_S,  # alone (-k axe); after the specs above it reuses their run
+)
+
+
+# The course's widgets in lesson 05, audited on their own: most of what axe finds on the whole
+# page is JupyterLab's own (measured with JupyterLab 4.6.6: aria-allowed-attr on its toolbar
+# buttons, aria-input-field-name on every code editor, aria-required-children on the cell feed,
+# button-name on the heading-collapse buttons), which the course cannot change.
+COURSE_WIDGETS = ".decoder-step-explorer, .g2p-explorer"
+# Left open, said so (both measured here, neither reachable from the kernel side):
+# - image-alt (critical): JupyterLab draws an output's image/png without alt text, the widgets'
+#   pictures included. Fixing it means showing them as HTML <img> with alt text, which changes
+#   the stored outputs of lessons 03, 04, 05 and 07.
+# - aria-input-field-name (serious): ipywidgets 8.1 labels a slider with a <label> that is not
+#   tied to the noUiSlider handle (a div with role=slider), so the handle has no name; only the
+#   front end (ipywidgets itself) can set one.
+KNOWN_IN_WIDGETS = {"image-alt", "aria-input-field-name"}
+
+
+def test_jupyterlab_with_lesson_05_passes_axe(notebooks, artifacts_dir):
+    """axe-core over JupyterLab with lesson 05 run: every finding of the whole page, any impact,
+    is written to screenshots/axe-lab.json; the course's widgets have nothing serious or
+    critical beyond KNOWN_IN_WIDGETS."""
+    if axe_missing():  # book/node_modules: `npm ci --prefix book` (make site runs it)
+        if os.environ.get("CI") == "true":
+            pytest.fail(axe_missing())
+        pytest.skip(axe_missing())
+    with notebooks.using(LAB_AUDIT) as lab:
+        page = audit(lab.page)
+        counts = {f"{rule} {impact}": n for (rule, impact), n in sorted(tally(page).items())}
+        (artifacts_dir / "axe-lab.json").write_text(json.dumps(counts, indent=1) + "\n")
+        expect(lab.page.locator(COURSE_WIDGETS)).to_have_count(2)
+        widgets = blocking(audit(lab.page, include=COURSE_WIDGETS))
+        found = {v["id"] for v in widgets}
+        assert found <= KNOWN_IN_WIDGETS, describe(widgets)
