@@ -216,7 +216,10 @@ def graded(tmp_path_factory):
     private.mkdir()
     report_path = tmp / "report.json"
     args = [*map(str, paths), "--json", str(report_path), "--jobs", "2", "--tmp-dir", str(private)]
-    code = grade_main([*args, "--cell-timeout", "2", "--part-timeout", "6"])
+    # Limits far below the defaults keep the endless loop short, yet hold for right answers on a
+    # busy machine: with 2 s per call, a right bilinear answer (its gradient check included) ran
+    # out of time once in `make test`'s lanes at load average 6.
+    code = grade_main([*args, "--cell-timeout", "6", "--part-timeout", "20"])
     assert code == 0
     assert not list(private.iterdir()), "the grader left its temporary folder behind"
     report = json.loads(report_path.read_text())
@@ -242,7 +245,7 @@ def test_every_solution_scores_full_marks(graded):
     total_parts = 0
     for path in SOLUTIONS:
         nb = by_path[str(path)]
-        assert nb["max"] > 0 and nb["score"] == nb["max"], nb
+        assert nb["max"] > 0 and nb["score"] == nb["max"], [p["message"] for p in nb["parts"]]
         assert all(p["status"] == "passed" for p in nb["parts"])
         total_parts += len(nb["parts"])
     assert total_parts >= 15

@@ -370,7 +370,7 @@ def attacked(tmp_path_factory):
     paths["duplicated"].write_text(json.dumps(duplicated), encoding="utf-8")
     private = tmp / "grader-tmp"
     private.mkdir()
-    limits = Limits(cell=1.0, part=5.0, notebook=60.0)
+    limits = Limits(cell=5.0, part=12.0, notebook=120.0)  # room for a busy machine
     report = grade(list(paths.values()), limits=limits, jobs=2, tmp_dir=private)
     assert not list(private.iterdir())
     by_name = {name: report["notebooks"][i] for i, name in enumerate(paths)}
