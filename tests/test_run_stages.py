@@ -16,8 +16,8 @@ broken:
 """
 
 
-def _run_stages(tmp_path: Path, *targets: str) -> subprocess.CompletedProcess:
-    (tmp_path / "Makefile").write_text(MAKEFILE)
+def _run_stages(tmp_path: Path, *targets: str, makefile: str = MAKEFILE):
+    (tmp_path / "Makefile").write_text(makefile)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     return subprocess.run(
         [sys.executable, SCRIPT, *targets], cwd=tmp_path, env=env, capture_output=True, text=True
@@ -51,11 +51,7 @@ makes-flag:
 
 
 def _run_lanes(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    (tmp_path / "Makefile").write_text(LANES_MAKEFILE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    return subprocess.run(
-        [sys.executable, SCRIPT, *args], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
+    return _run_stages(tmp_path, *args, makefile=LANES_MAKEFILE)
 
 
 def test_stages_of_a_lane_run_in_order(tmp_path):
