@@ -40,7 +40,7 @@ def _watch(pid: int, read_fd: int, seconds: float) -> tuple[list[dict], str]:
     deadline = time.monotonic() + seconds
     selector = selectors.DefaultSelector()
     selector.register(read_fd, selectors.EVENT_READ)
-    ending, open_ = "", True
+    ending, open_, done, status = "", True, 0, 0
     while True:
         if open_ and selector.select(timeout=0.05):
             chunk = os.read(read_fd, 65536)
@@ -57,15 +57,17 @@ def _watch(pid: int, read_fd: int, seconds: float) -> tuple[list[dict], str]:
                     continue  # a line the answer printed onto the pipe: ignored
                 if isinstance(event, dict):
                     events.append(event)
-        done, status = os.waitpid(pid, os.WNOHANG)
+        if not done:  # reap once: a second waitpid on a reaped child raises ChildProcessError
+            done, status = os.waitpid(pid, os.WNOHANG)
         if done and not open_:
             break
         if done and open_ and not selector.select(timeout=0.05):
             break  # exited, but a process it started still holds the pipe open
         if time.monotonic() > deadline or size > MAX_CHILD_BYTES:
             ending = "timeout" if size <= MAX_CHILD_BYTES else "too much output"
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            if not done:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
             break
     selector.close()
     os.close(read_fd)
