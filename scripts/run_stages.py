@@ -6,9 +6,15 @@ browser loading pages) overlaps one that computes:
 
     python scripts/run_stages.py lint,test-unit test-notebooks,test-portability test-wheel
 
-A stage's output goes to build/stages/<stage>.log (under the current directory) and is printed whole when the stage ends, so
-lanes never interleave their lines. Exit code 1 if any stage failed. ``--serial`` runs the lanes
-one after the other (for a machine with one core, or to read the output as it comes).
+``--jobs N`` runs at most N lanes at once: the lanes wait in a queue, in the order given, and
+each one starts as soon as a running one ends, so listing the longest stages first keeps the
+cores busy until the end (fixed lanes of unequal length leave a core idle while the longest
+finishes). Without it every lane starts at once.
+
+A stage's output goes to build/stages/<stage>.log (under the current directory) and is printed
+whole when the stage ends, so lanes never interleave their lines. Exit code 1 if any stage
+failed. ``--serial`` runs the lanes one after the other (``--jobs 1``: for a machine with one
+core, or to read the output as it comes).
 """
 
 from __future__ import annotations
@@ -74,13 +80,14 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lanes", nargs="*", help="stage[,stage...] per lane")
     parser.add_argument("--serial", action="store_true", help="run the lanes one by one")
+    parser.add_argument("--jobs", type=int, default=0, help="lanes at once (0: all of them)")
     args = parser.parse_args(argv)
     lanes = parse_lanes(args.lanes)
     if not lanes:
         parser.print_usage(sys.stderr)
         return 2
     start = time.monotonic()
-    workers = 1 if args.serial else len(lanes)
+    workers = 1 if args.serial else min(args.jobs, len(lanes)) if args.jobs > 0 else len(lanes)
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         per_lane = list(pool.map(run_lane, lanes))
     results = [result for lane in per_lane for result in lane]

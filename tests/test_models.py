@@ -167,6 +167,31 @@ def test_bahdanau_fused_loop_matches_autograd_values_and_gradients():
         torch.testing.assert_close(fused[2][name], grad, rtol=1e-10, atol=1e-12, msg=name)
 
 
+@pytest.mark.parametrize(("key_scale", "query_scale"), [(1, 1), (200, 200), (1, 400)])
+def test_bahdanau_fused_loop_matches_autograd_with_large_keys_too(key_scale, query_scale):
+    # The fused loop takes tanh(k + q) as 1 - 2 / (1 + exp(2k) exp(2q)); past +-40 it must fall
+    # back to tanh (in float32, exp(2k) exp(2q) would be inf * 0 = NaN), and match autograd.
+    m = model("bahdanau", attn_dim=7)
+    with torch.no_grad():
+        m.decoder.attention.w_key.weight.mul_(key_scale)
+        m.decoder.attention.w_query.weight.mul_(query_scale)
+    src, lengths, tgt_in = toy_batch()
+
+    def run(fused: bool):
+        m.decoder.fused = fused
+        m.zero_grad()
+        logits, weights = m(src, lengths, tgt_in)
+        logits.sin().sum().backward()
+        return logits.detach(), {n: p.grad.clone() for n, p in m.named_parameters()}
+
+    memory, _ = m.encode(src, lengths)
+    assert (memory["keys"].abs().max() > 40) == (key_scale > 1)
+    fused, plain = run(True), run(False)
+    torch.testing.assert_close(fused[0], plain[0], rtol=1e-5, atol=1e-5)
+    for name, grad in plain[1].items():
+        torch.testing.assert_close(fused[1][name], grad, rtol=1e-4, atol=1e-4, msg=name)
+
+
 def test_luong_predicts_from_the_attentional_state():
     m = model("luong")
     dec = m.decoder

@@ -17,6 +17,7 @@ broken:
 
 
 def _run_stages(tmp_path: Path, *targets: str, makefile: str = MAKEFILE):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "Makefile").write_text(makefile)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     return subprocess.run(
@@ -82,3 +83,21 @@ def test_each_stage_output_is_printed_whole_and_logged(tmp_path):
     block = proc.stdout.split("===== make second: passed")[1]
     assert block.split("=====")[1].strip().startswith("second-saw-first")
     assert "3 of 3 stages passed" in proc.stdout
+
+
+def test_a_queued_lane_starts_when_a_running_one_ends(tmp_path):
+    # Two workers, three lanes: "first" ends at once, so its worker takes "makes-flag" from the
+    # queue while "waits-for-flag" still waits. With one worker the flag comes too late.
+    proc = _run_lanes(tmp_path, "--jobs", "2", "first", "waits-for-flag", "makes-flag")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "saw-flag" in proc.stdout
+    proc = _run_lanes(tmp_path / "one", "--jobs", "1", "waits-for-flag", "makes-flag")
+    assert proc.returncode == 1
+    assert "waits-for-flag  FAILED" in proc.stdout
+
+
+def test_queued_lanes_wait_for_a_free_worker(tmp_path):
+    # "makes-flag" is third in the queue: with two workers it cannot start before one of the
+    # first two lanes ends, and "waits-for-flag" is one of them.
+    proc = _run_lanes(tmp_path, "--jobs", "2", "waits-for-flag", "waits-for-flag", "makes-flag")
+    assert proc.returncode == 1
