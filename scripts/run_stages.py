@@ -11,6 +11,10 @@ each one starts as soon as a running one ends, so listing the longest stages fir
 cores busy until the end (fixed lanes of unequal length leave a core idle while the longest
 finishes). Without it every lane starts at once.
 
+``--favour STAGE`` (repeatable) runs every other stage under ``nice``: the favoured one (the
+browser tests, which wait on a kernel and a page in turn and stretch most when starved) gets a
+core whenever it can use one, and the others take the rest.
+
 A stage's output goes to build/stages/<stage>.log (under the current directory) and is printed
 whole when the stage ends, so lanes never interleave their lines. Exit code 1 if any stage
 failed. ``--serial`` runs the lanes one after the other (``--jobs 1``: for a machine with one
@@ -32,14 +36,18 @@ LOG_DIR = Path("build") / "stages"  # relative to where make runs: the repositor
 _print_lock = threading.Lock()
 
 
-def run_stage(target: str, log_dir: Path = LOG_DIR) -> tuple[int, float]:
+NICE = 10  # what a stage that is not favoured runs under (see --favour)
+
+
+def run_stage(target: str, log_dir: Path = LOG_DIR, nice: int = 0) -> tuple[int, float]:
     """`make <target>` with its output in a log file; returns its exit code and seconds taken."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{target}.log"
     start = time.monotonic()
+    prefix = ["nice", "-n", str(nice)] if nice else []
     with log.open("w") as out:
         code = subprocess.call(
-            [os.environ.get("MAKE", "make"), "--no-print-directory", target],
+            [*prefix, os.environ.get("MAKE", "make"), "--no-print-directory", target],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -51,9 +59,15 @@ def run_stage(target: str, log_dir: Path = LOG_DIR) -> tuple[int, float]:
     return code, seconds
 
 
-def run_lane(stages: list[str], log_dir: Path = LOG_DIR) -> list[tuple[str, int, float]]:
+def run_lane(
+    stages: list[str], log_dir: Path = LOG_DIR, favoured: frozenset[str] | None = None
+) -> list[tuple[str, int, float]]:
     """The stages of one lane in order, each run whatever the one before it gave."""
-    return [(stage, *run_stage(stage, log_dir)) for stage in stages]
+    results = []
+    for stage in stages:
+        nice = NICE if favoured and stage not in favoured else 0
+        results.append((stage, *run_stage(stage, log_dir, nice)))
+    return results
 
 
 def summary(results: list[tuple[str, int, float]], wall: float) -> str:
@@ -81,6 +95,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("lanes", nargs="*", help="stage[,stage...] per lane")
     parser.add_argument("--serial", action="store_true", help="run the lanes one by one")
     parser.add_argument("--jobs", type=int, default=0, help="lanes at once (0: all of them)")
+    parser.add_argument(
+        "--favour", action="append", default=[], help="run the other stages under nice"
+    )
     args = parser.parse_args(argv)
     lanes = parse_lanes(args.lanes)
     if not lanes:
@@ -89,7 +106,8 @@ def main(argv: list[str]) -> int:
     start = time.monotonic()
     workers = 1 if args.serial else min(args.jobs, len(lanes)) if args.jobs > 0 else len(lanes)
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        per_lane = list(pool.map(run_lane, lanes))
+        favoured = frozenset(args.favour)
+        per_lane = list(pool.map(lambda lane: run_lane(lane, LOG_DIR, favoured), lanes))
     results = [result for lane in per_lane for result in lane]
     print(summary(results, time.monotonic() - start), flush=True)
     return 1 if any(code != 0 for _, code, _ in results) else 0

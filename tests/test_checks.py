@@ -388,3 +388,24 @@ def test_grader_gives_the_same_index_error_hint():
     assert (
         "stack the tokens" in _error_message(checks.PARTS["decode"], None, other, {}, Limits())[1]
     )
+
+
+def test_masked_loss_accepts_a_right_loss_near_zero_from_large_logits():
+    # Each kept target's logit is 30 above the others: the loss is about 1e-12-1e-5, and float32
+    # rounds the reference and a right answer differently by up to ~1e-7 absolute, far above a
+    # purely relative tolerance (a solution once failed the grader by 2.6e-9 on such a case).
+    from course_lib.checks.ex05_full_model import MASKED_LOSS
+
+    gen = torch.Generator().manual_seed(3)
+    targets = torch.tensor([[1, 2, 0], [2, 1, 1]])
+    logits = torch.randn(2, 3, 4, generator=gen)
+    logits += 30 * torch.nn.functional.one_hot(targets, 4)
+    exact = torch.nn.functional.cross_entropy(
+        logits.double().transpose(1, 2), targets, reduction="none"
+    )[targets != 0].mean()
+    right = exact.float()  # a right answer, rounded once instead of along the way
+    assert not torch.isclose(right.double(), MASKED_LOSS.reference(logits, targets, 0).double(),
+                             rtol=1e-4, atol=0)  # fmt: skip
+    MASKED_LOSS.judge((logits, targets, 0), right)
+    with pytest.raises(CheckFailed):  # the allowance is float32 rounding, not more
+        MASKED_LOSS.judge((logits, targets, 0), right + 1e-3)

@@ -101,3 +101,24 @@ def test_queued_lanes_wait_for_a_free_worker(tmp_path):
     # first two lanes ends, and "waits-for-flag" is one of them.
     proc = _run_lanes(tmp_path, "--jobs", "2", "waits-for-flag", "waits-for-flag", "makes-flag")
     assert proc.returncode == 1
+
+
+NICE_MAKEFILE = """\
+show-nice:
+\t@echo nice=$$(nice)
+"""
+
+
+def test_stages_other_than_the_favoured_run_under_nice(tmp_path):
+    makefile = NICE_MAKEFILE + "favoured:\n\t@echo nice=$$(nice)\n"
+    proc = _run_stages(tmp_path, "--favour", "favoured", "show-nice", "favoured", makefile=makefile)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    logs = tmp_path / "build" / "stages"
+    assert (logs / "show-nice.log").read_text().strip() == "nice=10"
+    assert (logs / "favoured.log").read_text().strip() == "nice=0"
+
+
+def test_without_favour_nothing_is_niced(tmp_path):
+    proc = _run_stages(tmp_path, "show-nice", makefile=NICE_MAKEFILE)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "build" / "stages" / "show-nice.log").read_text().strip() == "nice=0"

@@ -161,14 +161,15 @@ def unpack(part: str, result: object, names: Sequence[str]) -> tuple:
     return tuple(result)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal within RTOL of each entry plus ATOL of b's largest finite entry (b: the reference)."""
+def _close(a: torch.Tensor, b: torch.Tensor, atol: float = 0.0) -> bool:
+    """Equal within RTOL of each entry plus ATOL of b's largest finite entry (b: the reference),
+    plus `atol` where the caller knows an absolute rounding error the result can carry."""
     if a.shape != b.shape:
         return False
     a, b = a.detach().to(torch.float64), b.detach().to(torch.float64)
     finite = b[torch.isfinite(b)]
     scale = finite.abs().max().item() if finite.numel() else 1.0
-    atol = ATOL * max(scale, 1e-12)
+    atol = ATOL * max(scale, 1e-12) + atol
     return bool(torch.allclose(a, b, rtol=RTOL, atol=atol, equal_nan=True))
 
 
@@ -201,14 +202,20 @@ def compare(
     candidates: Sequence[Candidate] = (),
     where: str = "",
     diagnose: Callable[[torch.Tensor], str | None] | None = None,
+    atol: float = 0.0,
 ) -> None:
-    """Pass if `actual` matches `expected` within tolerance; otherwise name the mistake it matches."""
+    """Pass if `actual` matches `expected` within tolerance; otherwise name the mistake it matches.
+
+    `atol`: an absolute error the right answer can carry on top of the relative tolerance, e.g.
+    a float32 loss near 0 computed from large logits (its rounding follows the logits' size).
+    """
     __tracebackhide__ = True
     actual = as_tensor(part, what, actual)
-    if actual.shape == expected.shape and _close(actual, expected) and _same_kind(actual, expected):
+    close = _close(actual, expected, atol)
+    if actual.shape == expected.shape and close and _same_kind(actual, expected):
         return
     for candidate in candidates:
-        if not _close(candidate.value, expected) and _close(actual, candidate.value):
+        if not _close(candidate.value, expected, atol) and _close(actual, candidate.value, atol):
             raise CheckFailed(f"{part}: {hint(candidate.mistake)}", mistake=candidate.mistake)
     if actual.shape != expected.shape:
         raise CheckFailed(
