@@ -30,15 +30,15 @@ export PYTHONHASHSEED := 0
 # default 300,000 spins 169 / 3,277 ms (spinning workers fight the other process for the cores).
 export GOMP_SPINCOUNT := 10000
 # `make test` runs every stage, even after a failure, and reports each (scripts/run_stages.py).
-# Three stages run at once (TEST_JOBS) and the others queue, longest first (fresh clone, 2 cores:
-# e2e 391 s, unit 337, avx2 nbval 321, nbval 290, wheel 252, site 217): each starts when one
-# ends, so no core idles while one long stage finishes. The browser tests are favoured, the
-# rest run under nice: starved, e2e stretched from 391 s to 761 s and set the wall time. While
-# one stage waits on pip or a browser, another computes. Every process gets one torch thread
-# (TEST_THREADS): two stages' OpenMP threads spinning on two cores wait for each other
-# (nbval-and-grading notes: 3-5x slower per step). SERIAL=1 runs them one after the other.
-TEST_STAGES := lint test-e2e test-unit test-portability test-notebooks test-wheel test-site
-TEST_JOBS ?= 3
+# Three lanes side by side (TEST_LANES; stages in a lane run one after the other). Fresh clone,
+# 2 cores: unit 337 s then e2e 391 s | nbval 290 then avx2 nbval 321 | lint, wheel 252, site 217;
+# 13.1 min in all with the install. Tried and dropped: a queue of three stages at once, longest
+# first, with the browser tests favoured (the others under nice): e2e started beside two nbval
+# stages and stretched to 761-810 s, 13.9-14.6 min in all. While one stage waits on pip or a
+# browser, another computes. Every process gets one torch thread (TEST_THREADS): two stages'
+# OpenMP threads spinning on two cores wait for each other (nbval-and-grading notes: 3-5x
+# slower per step). SERIAL=1 runs the lanes one after the other.
+TEST_LANES := test-unit,test-e2e test-notebooks,test-portability lint,test-wheel,test-site
 TEST_THREADS ?= 1
 # Seconds a notebook cell may run under nbval: the longest training cell takes about 70 s on an
 # idle 2-core machine, and several times that on a busy or slower one.
@@ -102,7 +102,7 @@ lab: $(STAMP)
 
 test: $(STAMP) test-tools
 	@MAKE="$(MAKE)" OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
-	    $(PY) scripts/run_stages.py --jobs $(TEST_JOBS) --favour test-e2e $(if $(SERIAL),--serial) $(TEST_STAGES)
+	    $(PY) scripts/run_stages.py $(if $(SERIAL),--serial) $(TEST_LANES)
 
 # What the stages install, fetched once before the lanes start (two lanes must not run apt at
 # once): bubblewrap and Chromium from Debian in one apt call, MathJax from npm.

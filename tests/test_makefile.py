@@ -36,5 +36,7 @@ def test_help_lists_every_phony_target():
 
 def test_every_test_stage_is_a_phony_target():
     phony = set(_words_after(".PHONY:"))
-    stages = _words_after("TEST_STAGES :=")
+    lanes = _words_after("TEST_LANES :=")
+    stages = [stage for lane in lanes for stage in lane.split(",")]
     assert stages and set(stages) <= phony, stages
+    assert len(stages) == len(set(stages)), f"a stage runs twice: {stages}"
