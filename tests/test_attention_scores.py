@@ -14,6 +14,7 @@ from course_lib.attention import (
     dot_score,
     scaled_dot_score,
 )
+from course_lib.attention import scores as scores_module
 from course_lib.attention.scores import additive_reference
 
 D64 = torch.float64
@@ -302,3 +303,28 @@ def test_gradcheck_scores(name, one_step):
         return call_score(name, q, k, dict(zip(names, params, strict=True)), chunk_size=2)
 
     assert torch.autograd.gradcheck(fn, leaves)
+
+
+@pytest.mark.parametrize("budget_pairs", [1, 3, 7, 1000])  # one pair ... everything in one block
+def test_additive_blocks_over_batch_rows_give_the_same_bits(monkeypatch, budget_pairs):
+    # The default splits the batch into blocks of rows (all their steps at once); the explicit
+    # chunk_size=1 takes one step of the whole batch at a time. The elementwise passes are the
+    # same; the sum over d_attn may round differently for a different number of rows.
+    gen = torch.Generator().manual_seed(7)
+    q = torch.randn(5, 4, 6, generator=gen)  # (batch, tgt_len, d_attn): 5 rows, 4 steps
+    k = torch.randn(5, 3, 6, generator=gen)
+    v = torch.randn(6, generator=gen)
+    pair_bytes = 3 * 6 * 4  # one (row, step): src_len x d_attn float32
+    monkeypatch.setattr(scores_module, "ADDITIVE_CHUNK_BYTES", budget_pairs * pair_bytes)
+    rows, steps = scores_module._blocks(q, k, None).forward
+    assert rows * steps <= max(budget_pairs, 1)
+    if budget_pairs == 7:
+        assert (rows, steps) == (1, 4)  # all steps of one row: a row's keys stay in the cache
+    if budget_pairs == 1000:
+        assert (rows, steps) == (5, 4)
+    blocked = additive_score_projected(q, k, v)
+    by_step = additive_score_projected(q, k, v, chunk_size=1)
+    torch.testing.assert_close(blocked, by_step, rtol=0, atol=2e-6)
+    torch.testing.assert_close(
+        blocked.double(), additive_reference(q, k, v).double(), rtol=0, atol=1e-5
+    )
