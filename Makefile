@@ -30,15 +30,16 @@ export PYTHONHASHSEED := 0
 # default 300,000 spins 169 / 3,277 ms (spinning workers fight the other process for the cores).
 export GOMP_SPINCOUNT := 10000
 # `make test` runs every stage, even after a failure, and reports each (scripts/run_stages.py).
-# Three lanes side by side (TEST_LANES; stages in a lane run one after the other). Fresh clone,
-# 2 cores: unit 337 s then e2e 391 s | nbval 290 then avx2 nbval 321 | lint, wheel 252, site 217;
-# 13.1 min in all with the install. Tried and dropped: a queue of three stages at once, longest
-# first, with the browser tests favoured (the others under nice): e2e started beside two nbval
-# stages and stretched to 761-810 s, 13.9-14.6 min in all. While one stage waits on pip or a
-# browser, another computes. Every process gets one torch thread (TEST_THREADS): two stages'
-# OpenMP threads spinning on two cores wait for each other (nbval-and-grading notes: 3-5x
-# slower per step). SERIAL=1 runs the lanes one after the other.
-TEST_LANES := test-unit,test-e2e test-notebooks,test-portability lint,test-wheel,test-site
+# Three lanes side by side (TEST_LANES; stages in a lane run one after the other), the browser
+# tests (which run lessons 04, 05 and 07 whole) after the wheel, so they overlap the end of the
+# nbval stages rather than their start. Fresh clone, 2 cores, unit then e2e in one lane: unit
+# 461 s, e2e 446 | nbval 396, avx2 nbval 347 | lint, wheel 351, site 240; 16.4 min in all.
+# Tried and dropped: a queue of three stages at once, longest first, with the browser tests
+# favoured (the others under nice): e2e started beside two nbval stages and stretched to 761-810
+# s. While one stage waits on pip or a browser, another computes. Every process gets one torch
+# thread (TEST_THREADS): two stages' OpenMP threads spinning on two cores wait for each other
+# (nbval-and-grading notes: 3-5x slower per step). SERIAL=1 runs the lanes one after the other.
+TEST_LANES := test-unit,test-site test-notebooks,test-portability lint,test-wheel,test-e2e
 TEST_THREADS ?= 1
 # Seconds a notebook cell may run under nbval: the longest training cell takes about 70 s on an
 # idle 2-core machine, and several times that on a busy or slower one.
