@@ -30,16 +30,17 @@ export PYTHONHASHSEED := 0
 # default 300,000 spins 169 / 3,277 ms (spinning workers fight the other process for the cores).
 export GOMP_SPINCOUNT := 10000
 # `make test` runs every stage, even after a failure, and reports each (scripts/run_stages.py).
-# Three lanes side by side (TEST_LANES; stages in a lane run one after the other), the browser
-# tests (which run lessons 04, 05 and 07 whole) after the wheel, so they overlap the end of the
-# nbval stages rather than their start. Fresh clone, 2 cores, unit then e2e in one lane: unit
-# 461 s, e2e 446 | nbval 396, avx2 nbval 347 | lint, wheel 351, site 240; 16.4 min in all.
-# Tried and dropped: a queue of three stages at once, longest first, with the browser tests
-# favoured (the others under nice): e2e started beside two nbval stages and stretched to 761-810
-# s. While one stage waits on pip or a browser, another computes. Every process gets one torch
-# thread (TEST_THREADS): two stages' OpenMP threads spinning on two cores wait for each other
-# (nbval-and-grading notes: 3-5x slower per step). SERIAL=1 runs the lanes one after the other.
-TEST_LANES := test-unit,test-site test-notebooks,test-portability lint,test-wheel,test-e2e
+# Three lanes side by side (TEST_LANES; stages in a lane run one after the other). Fresh clone,
+# 2 cores, 2026-12-05: unit 461 s then e2e 446 | nbval 396 then avx2 nbval 347 | lint, wheel
+# 351, site 240: 16.4 min in all (13.1 min on 2026-12-04, a quieter host). Tried and dropped:
+# e2e after the wheel, site after unit: 16.2 min, but e2e overlapped both nbval stages and its
+# Run All of lesson 05 took 299 s (130 s here), half its limit; a queue of three stages at once,
+# longest first, browser tests favoured (the others under nice): e2e 761-810 s, 13.9-14.6 min
+# on the quieter host. While one stage waits on pip or a browser, another computes. Every
+# process gets one torch thread (TEST_THREADS): two stages' OpenMP threads spinning on two
+# cores wait for each other (nbval-and-grading notes: 3-5x slower per step). SERIAL=1 runs the
+# lanes one after the other.
+TEST_LANES := test-unit,test-e2e test-notebooks,test-portability lint,test-wheel,test-site
 TEST_THREADS ?= 1
 # Seconds a notebook cell may run under nbval: the longest training cell takes about 70 s on an
 # idle 2-core machine, and several times that on a busy or slower one.
