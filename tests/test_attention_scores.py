@@ -328,3 +328,15 @@ def test_additive_blocks_over_batch_rows_give_the_same_bits(monkeypatch, budget_
     torch.testing.assert_close(
         blocked.double(), additive_reference(q, k, v).double(), rtol=0, atol=1e-5
     )
+
+
+def test_additive_fast_path_bound_counts_large_negative_values():
+    # q = -45 overflows exp(-2q) to inf, so the exponential form would give sigmoid(2(q + k)) = 0
+    # where q + k = -5 needs 4.5e-5: the bound is on |q| and |k|, not on their largest values.
+    q = torch.zeros(1, 2, 3)
+    k = torch.zeros(1, 2, 3)
+    q[0, 0, 0], k[0, 0, 0] = -45.0, 40.0
+    v = torch.tensor([1e3, 1.0, 1.0])  # magnifies the first unit's error
+    exact = additive_reference(q.double(), k.double(), v.double())
+    got = additive_score_projected(q, k, v)
+    torch.testing.assert_close(got.double(), exact, rtol=0, atol=1e-3)

