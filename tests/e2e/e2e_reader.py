@@ -154,7 +154,15 @@ def search_snippets(page: Page, base_url: str, query: str) -> list[str]:
     page.locator("#search-results .search-summary").filter(
         has_text=re.compile("Search finished")
     ).wait_for(timeout=60_000)
+    # Sphinx lists every result first and fetches each page for its snippet afterwards, so
+    # "Search finished" can come before the snippets (a busy machine showed 2 of them): wait
+    # until every result holds its snippet (or, for an API entry, its description).
+    page.wait_for_function(_SNIPPETS_LOADED_JS, timeout=60_000, polling=100)
     return page.locator("#search-results p.context").all_inner_texts()
+
+
+_SNIPPETS_LOADED_JS = """() => [...document.querySelectorAll('#search-results li')].every(
+  (li) => li.querySelector(':scope > p.context, :scope > span'))"""
 
 
 def raw_tex_in(snippets: list[str]) -> list[str]:

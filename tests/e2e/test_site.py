@@ -267,6 +267,26 @@ def test_search_snippets_show_math_as_text(reader_page, site_url):
     assert any("softmax(W_o h_t)" in s for s in snippets), snippets
 
 
+# Every fetch of the search page waits 1.5 s, as on a busy machine: the results are listed and
+# "Search finished" is shown long before any snippet arrives.
+SLOW_FETCH_JS = """{
+  const fetchNow = window.fetch.bind(window);
+  window.fetch = (...args) => new Promise((done) => setTimeout(done, 1500)).then(() => fetchNow(...args));
+}"""
+
+
+def test_search_snippets_are_read_after_they_arrive(browser, site_url):
+    context = browser.new_context(viewport=DESKTOP)
+    context.route("**/*", lambda r: r.continue_() if is_loopback(r.request.url) else r.abort())
+    try:
+        page = context.new_page()
+        page.add_init_script(SLOW_FETCH_JS)
+        snippets = search_snippets(page, site_url, "softmax")
+    finally:
+        context.close()
+    assert len(snippets) >= 5, snippets
+
+
 # Each reader check must catch a page broken on purpose: what is injected into lesson 03's page
 # (JavaScript run in it) -> the start of the problem the check must report.
 TRANSPARENT_FIGURE = """async () => {
