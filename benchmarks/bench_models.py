@@ -6,9 +6,9 @@ the machine; training seconds count training steps only (evaluation excluded).
 
 Each condition prints one machine-readable line, ``models cpu=.. load=.. threads=..
 dates_bahdanau_s=.. dates_luong_s=.. dates_bahdanau_course_s=.. dates_luong_bi_s=..
-dates_transformer_s=.. transformer_step_ms=.. copy41_50_attn=.. copy41_50_none=.. step_ratio=.. g2p_wer=.. g2p_per=..``, where copy41_50_attn
-is the worse of the two attention models and the G2P figures the worse of the two shipped
-models. Conditions: each ``--cpu`` (another one runs in a subprocess, since torch reads
+dates_transformer_s=.. transformer_step_ms=.. copy41_50_attn=.. copy41_50_none=.. step_ratio=..
+g2p_wer=.. g2p_per=..``, where copy41_50_attn is the worse of the two attention models and the
+G2P figures the worse of the two shipped models. Conditions: each ``--cpu`` (another one runs in a subprocess, since torch reads
 ATEN_CPU_CAPABILITY once, at import), then, with ``--load N``, the first again beside N
 CPU-bound processes that the benchmark starts and stops itself, with ``--load-threads`` threads
 (default "auto": what a learner's run gets, course_lib.repro.course_threads()).

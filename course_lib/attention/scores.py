@@ -23,7 +23,8 @@ from ._validate import check_float, check_param, check_query_keys, shape_str
 
 # Memory the additive score may use for one block of tanh activations, in bytes. Small enough
 # that a block stays in the CPU's caches between the passes over it: (batch 64, 50 x 50 steps,
-# d_attn 256, 2 threads, this machine) blocks of 16 MiB took 15.9 ms, of 3-10 MiB 10.4-12.5 ms.
+# d_attn 256, 2 threads, this machine) whole-batch chunks of 16 MiB took 15.9 ms, blocks of a
+# few rows' steps of 3-10 MiB 10.4-12.5 ms.
 ADDITIVE_CHUNK_BYTES = 8 * 2**20
 
 

@@ -8,6 +8,7 @@ axe's findings of every impact, counted by rule, in screenshots/axe-site.json.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -225,6 +226,13 @@ def reader_page(browser):
         if os.environ.get("CI") == "true":
             pytest.fail(axe_missing())
         pytest.skip(axe_missing())
+    with _loopback_page(browser) as page:
+        yield page
+
+
+@contextlib.contextmanager
+def _loopback_page(browser):
+    """A desktop-sized tab that may reach loopback addresses only; closed afterwards."""
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(30_000)
     context.route("**/*", lambda r: r.continue_() if is_loopback(r.request.url) else r.abort())
@@ -276,14 +284,9 @@ SLOW_FETCH_JS = """{
 
 
 def test_search_snippets_are_read_after_they_arrive(browser, site_url):
-    context = browser.new_context(viewport=DESKTOP)
-    context.route("**/*", lambda r: r.continue_() if is_loopback(r.request.url) else r.abort())
-    try:
-        page = context.new_page()
+    with _loopback_page(browser) as page:
         page.add_init_script(SLOW_FETCH_JS)
         snippets = search_snippets(page, site_url, "softmax")
-    finally:
-        context.close()
     assert len(snippets) >= 5, snippets
 
 
