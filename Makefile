@@ -54,7 +54,8 @@ NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with nbval_saniti
 
 .PHONY: help venv lab test test-tools test-unit lint test-notebooks test-portability test-wheel \
         test-e2e test-site site notebooks exercises \
-        grade grade-class bench-attention bench-models pretrained sweep-scores lock clean
+        grade grade-class bench-attention bench-models pretrained sweep-scores sweep-grader lock \
+        clean
 
 help:
 	@echo "make lab              set up .venv (first time), copy new lessons and exercises into"
@@ -81,6 +82,8 @@ help:
 	@echo "make bench-models     training-speed and accuracy benchmarks"
 	@echo "make pretrained       retrain the shipped G2P models from scratch"
 	@echo "make sweep-scores     rerun lessons 02 and 06's score comparisons over eight seeds (about 15 min)"
+	@echo "make sweep-grader     judge every solution part as the grader does over many seeds (SEEDS=500,"
+	@echo "                      native and avx2; every count should be 0)"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
 	@echo "make clean            remove .venv, build/, book/node_modules and browser-test screenshots"
 
@@ -189,6 +192,12 @@ pretrained: $(STAMP)
 # Lessons 02 and 06 show the score comparison over several seeds from course_lib/measured/.
 sweep-scores: $(STAMP)
 	$(PY) scripts/sweep_scores.py --jobs 2 --threads 1
+
+# Grading draws new inputs each run: how often would a right answer fail? (SEEDS per part)
+SEEDS ?= 500
+sweep-grader: $(STAMP)
+	$(PY) scripts/sweep_grader.py --seeds $(SEEDS)
+	ATEN_CPU_CAPABILITY=avx2 $(PY) scripts/sweep_grader.py --seeds $(SEEDS)
 
 # Re-resolve the lock from requirements.in in a throwaway environment.
 lock:

@@ -409,3 +409,107 @@ def test_masked_loss_accepts_a_right_loss_near_zero_from_large_logits():
     MASKED_LOSS.judge((logits, targets, 0), right)
     with pytest.raises(CheckFailed):  # the allowance is float32 rounding, not more
         MASKED_LOSS.judge((logits, targets, 0), right + 1e-3)
+
+
+# --- The grader judges float32 answers against float64 references -----------------------------
+# Each case below cancels one output entry to nearly 0 (a batch of 1 and one output column), so a
+# right float32 answer keeps an absolute error of about eps * sum |products|: far more than RTOL
+# of the tiny result (`size` below: that sum). Judged like the grader (float64 copies of the float32 inputs), every one
+# failed before the checks allowed for float32 rounding (200 of 200 such draws per part).
+
+
+def _cancel_last(terms: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+    """The last factor that makes sum(terms * factors) nearly 0 (float32 leaves a remainder)."""
+    return -(terms[:-1] @ factors[:-1]) / terms[-1]
+
+
+def _dot_case(gen):
+    query, keys = torch.randn(1, 5, generator=gen) * 1e3, torch.randn(1, 1, 5, generator=gen)
+    keys[0, 0, -1] = _cancel_last(query[0], keys[0, 0])
+    size = query.abs() @ keys[0, 0].abs()
+    return (query, keys), torch.einsum("bd,bsd->bs", query, keys), size
+
+
+def _scaled_dot_case(gen):
+    (query, keys), dot, size = _dot_case(gen)
+    return (query, keys), dot / math.sqrt(5), size / math.sqrt(5)
+
+
+def _bilinear_case(gen):
+    query, keys = torch.randn(1, 3, generator=gen), torch.randn(1, 1, 4, generator=gen) * 1e3
+    weight = torch.randn(3, 4, generator=gen)
+    keys[0, 0, -1] = _cancel_last(query[0] @ weight, keys[0, 0])
+    size = query.abs() @ weight.abs() @ keys[0, 0].abs()
+    return (query, keys, weight), (query @ weight)[:, None, :].mul(keys).sum(-1), size
+
+
+def _mlp_case(gen):
+    query, keys = torch.randn(1, 3, generator=gen) * 10, torch.randn(1, 1, 4, generator=gen)
+    w1, w2 = torch.randn(1, 7, generator=gen), torch.randn(1, generator=gen)
+    pair = torch.cat([query[0], keys[0, 0]])  # (d_q + d_k,)
+    w1[0, -1] = _cancel_last(pair, w1[0])
+    size = pair.abs() @ w1[0].abs() * w2.abs()
+    return (query, keys, w1, w2), (torch.tanh(pair @ w1.T) @ w2).reshape(1, 1), size
+
+
+def _context_case(gen):
+    weights = torch.randn(1, 5, generator=gen).softmax(-1)
+    values = torch.randn(1, 5, 1, generator=gen) * 1e3
+    values[0, -1, 0] = _cancel_last(weights[0], values[0, :, 0])
+    size = weights.abs() @ values[0].abs()
+    return (weights, values), weights[:, None, :].bmm(values)[:, 0], size
+
+
+def _attention_case(gen, scale):
+    query = torch.randn(1, 1, 4, generator=gen) * 3
+    keys, values = torch.randn(1, 5, 4, generator=gen), torch.randn(1, 5, 1, generator=gen)
+    weights = (query @ keys.transpose(1, 2) * scale).softmax(-1)  # (1, 1, 5)
+    values[0, -1, 0] = _cancel_last(weights[0, 0], values[0, :, 0])
+    mask = torch.ones(1, 5, dtype=torch.bool)
+    size = weights.abs() @ values.abs()
+    return (query, keys, values, mask), (weights @ values, weights), size
+
+
+CANCELLING = {
+    "dot_score": _dot_case,
+    "scaled_dot_score": _scaled_dot_case,
+    "bilinear_score": _bilinear_case,
+    "mlp_score": _mlp_case,
+    "context_vector": _context_case,
+    "attend": lambda gen: _attention_case(gen, 1.0),
+    "scaled_attention": lambda gen: _attention_case(gen, 0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CANCELLING))
+def test_the_grader_accepts_right_float32_answers_whose_sums_cancel(name):
+    from course_lib.grade import verdict, wire
+
+    part = verdict.part_named(name)
+    gen = torch.Generator().manual_seed(11)
+    for _ in range(20):
+        args, right, size = CANCELLING[name](gen)
+        case = verdict.Case(args, None)
+        verdict.judge_case(part, case, {"result": wire.encode(right)})
+        # the allowance is float32 rounding, not more: 1e-4 of the sum of |products| still fails
+        first = right[0] if isinstance(right, tuple) else right
+        nudged = first + 1e-4 * size.max()
+        wrong = (nudged, *right[1:]) if isinstance(right, tuple) else nudged
+        with pytest.raises(CheckFailed):
+            verdict.judge_case(part, case, {"result": wire.encode(wrong)})
+
+
+def test_the_grader_accepts_a_right_float32_loss_near_zero():
+    # masked_loss sized its allowance by the judged dtype: 0 for the grader's float64 copies
+    from course_lib.checks.ex05_full_model import MASKED_LOSS
+    from course_lib.grade import verdict, wire
+
+    gen = torch.Generator().manual_seed(3)
+    targets = torch.tensor([[1, 2, 0], [2, 1, 1]])
+    logits = torch.randn(2, 3, 4, generator=gen) + 30 * torch.nn.functional.one_hot(targets, 4)
+    kept = targets != 0
+    right = torch.nn.functional.cross_entropy(logits[kept], targets[kept])  # float32
+    case = verdict.Case((logits, targets, 0), None)
+    verdict.judge_case(MASKED_LOSS, case, {"result": wire.encode(right)})
+    with pytest.raises(CheckFailed):
+        verdict.judge_case(MASKED_LOSS, case, {"result": wire.encode(right + 1e-3)})

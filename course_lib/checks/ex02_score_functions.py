@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ._core import Candidate, compare, generator, randn
+from ._core import Candidate, compare, generator, randn, sum_rounding
 from ._part import SCALES, Part, run_check, stress_sizes
 
 SHAPE_HINT = "query is (batch, d_q), keys (batch, src_len, d_k); the scores are (batch, src_len)."
@@ -36,9 +36,9 @@ def _judge_dot(args, result) -> None:
     query, keys = args
     expected = _dot(query, keys)
     scaled = expected / math.sqrt(query.shape[-1])
-    compare(
-        "dot_score", "scores", result, expected, [Candidate("unwanted_scale", scaled)], SHAPE_HINT
-    )
+    rounding = sum_rounding(_dot(query.abs(), keys.abs()), query.shape[-1])
+    compare("dot_score", "scores", result, expected, [Candidate("unwanted_scale", scaled)],
+            SHAPE_HINT, atol=rounding)  # fmt: skip
 
 
 DOT_SCORE = Part(
@@ -62,7 +62,9 @@ def _judge_scaled_dot(args, result) -> None:
     plain = _dot(query, keys)
     d = query.shape[-1]
     candidates = [Candidate("missing_scale", plain), Candidate("scaled_by_d", plain / d)]
-    compare("scaled_dot_score", "scores", result, plain / math.sqrt(d), candidates, SHAPE_HINT)
+    rounding = sum_rounding(_scaled_dot(query.abs(), keys.abs()), d + 1)
+    compare("scaled_dot_score", "scores", result, plain / math.sqrt(d), candidates, SHAPE_HINT,
+            atol=rounding)  # fmt: skip
 
 
 SCALED_DOT_SCORE = Part(
@@ -114,6 +116,7 @@ def _judge_bilinear(args, result) -> None:
         _bilinear(query, keys, weight),
         candidates,
         BILINEAR_WHERE,
+        atol=sum_rounding(_bilinear(query.abs(), keys.abs(), weight.abs()), sum(weight.shape)),
     )
 
 
@@ -166,7 +169,11 @@ def _judge_mlp(args, result) -> None:
         Candidate("mlp_missing_tanh", _mlp(query, keys, w1, w2, activation=lambda x: x)),
         Candidate("mlp_concat_order", _mlp(query, keys, w1, w2, key_first=True)),
     ]
-    compare("mlp_score", "scores", result, _mlp(query, keys, w1, w2), candidates, MLP_WHERE)
+    # tanh is 1-Lipschitz, so the hidden sums' rounding reaches the scores at most times |w2|
+    magnitude = _mlp(query.abs(), keys.abs(), w1.abs(), w2.abs(), activation=lambda x: x)
+    rounding = sum_rounding(magnitude + w2.abs().sum(), sum(w1.shape) + 1)
+    compare("mlp_score", "scores", result, _mlp(query, keys, w1, w2), candidates, MLP_WHERE,
+            atol=rounding)  # fmt: skip
 
 
 MLP_SCORE = Part(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from ._core import Candidate, compare, generator, lengths_mask, randn, unpack
+from ._core import Candidate, compare, generator, lengths_mask, randn, sum_rounding, unpack
 from ._part import SCALES, Part, random_lengths, run_check, stress_sizes
 from .ex03_softmax_weights import masked_reference, masked_softmax_candidates, not_normalised
 
@@ -64,9 +66,9 @@ def _context_stress(gen: torch.Generator):
 def _judge_context(args, result) -> None:
     weights, values = args
     candidates = _context_candidates(weights, values)
-    compare(
-        "context_vector", "context", result, _context(weights, values), candidates, CONTEXT_WHERE
-    )
+    rounding = sum_rounding(_context(weights.abs(), values.abs()), values.shape[1])
+    compare("context_vector", "context", result, _context(weights, values), candidates,
+            CONTEXT_WHERE, atol=rounding)  # fmt: skip
 
 
 CONTEXT_VECTOR = Part(
@@ -115,6 +117,16 @@ def attention_stress(gen: torch.Generator, min_d: int = 1):
         yield query, keys, randn(gen, batch, src_len, d_v), mask
 
 
+def context_rounding(query, keys, weights, values, scale: float = 1.0) -> float:
+    """Rounding a right float32 context can carry: its sums over the keys, plus each weight's
+    relative error, about eps times the size of the scores (`scale` times |q| |k|)."""
+    if query.numel() == 0 or keys.numel() == 0:
+        return 0.0
+    largest_score = scale * (query.abs() @ keys.abs().transpose(1, 2)).max().item()
+    terms = keys.shape[1] + (query.shape[-1] + 2) * (1 + math.ceil(largest_score))
+    return sum_rounding(weights.abs() @ values.abs(), terms)
+
+
 def _attend_examples():
     return attention_inputs([(91, (2, 3, 5, 4, 6), [5, 2]), (92, (3, 2, 4, 7, 3), [1, 4, 3])])
 
@@ -131,7 +143,9 @@ def _judge_attend(args, result) -> None:
     compare(part, "weights", weights, expected_weights, candidates, ATTEND_WHERE, not_normalised)
     context_candidates = _context_candidates(expected_weights, values)
     context_candidates.append(Candidate("context_from_keys", expected_weights @ keys))
-    compare(part, "context", context, expected_context, context_candidates, ATTEND_WHERE)
+    rounding = context_rounding(query, keys, expected_weights, values)
+    compare(part, "context", context, expected_context, context_candidates, ATTEND_WHERE,
+            atol=rounding)  # fmt: skip
 
 
 ATTEND = Part(

@@ -12,7 +12,7 @@ import torch
 from ._core import Candidate, CheckFailed, compare, generator, randn, unpack
 from ._part import Part, pick, run_check, stress_sizes
 from .ex03_softmax_weights import masked_reference, masked_softmax_candidates, not_normalised
-from .ex04_context_vector import attention_inputs, attention_stress
+from .ex04_context_vector import attention_inputs, attention_stress, context_rounding
 
 # --- Part 1: scaled dot-product attention with a padding mask ---------------------------------
 
@@ -49,9 +49,10 @@ def _judge_sdpa(args, result) -> None:
         Candidate("scaled_by_d", masked_reference(raw / d_k, mask)),
     ]
     compare(part, "weights", weights, expected_w, candidates, SDPA_WHERE, not_normalised)
+    rounding = context_rounding(q, k, expected_w, v, scale=1 / math.sqrt(d_k))
     compare(part, "output", output, expected_out,
             [Candidate("context_from_keys", expected_w @ k)] if k.shape == v.shape else [],
-            SDPA_WHERE)  # fmt: skip
+            SDPA_WHERE, atol=rounding)  # fmt: skip
 
 
 SCALED_ATTENTION = Part(
