@@ -58,7 +58,12 @@ def head_explorer(src_tokens, out_tokens, cross, title: str = "") -> W.VBox:
                        title=f"{name}layer {layer}, head {head}", colorbar_label=None)  # fmt: skip
         axes[0].add_patch(_row_outline(t, w.shape[3]))
         plot_weights_bar(row, src_tokens, ax=axes[1], title=f"step {t}: weights")
-        return [text_output(text), figure_output(fig)]
+        alt = (
+            f"Heat map of layer {layer}, head {head}'s cross-attention, with step {t} outlined, "
+            f"and a bar chart of step {t}'s weights: the largest, {row[top]:.2f}, is on "
+            f"{str(src_tokens[top])!r}."
+        )
+        return [text_output(text), figure_output(fig, alt)]
 
     for slider in sliders.values():
         slider.observe(lambda _: _render(out, draw), names="value")

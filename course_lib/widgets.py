@@ -11,6 +11,7 @@ browser tests can find it.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import math
 import re
@@ -61,14 +62,20 @@ WORD = re.compile(r"^[A-Za-z']+$")
 MAX_WORD_LEN = 40
 
 
-def figure_output(fig: Figure) -> dict:
-    """A display_data output holding ``fig`` as PNG (and a text fallback)."""
+def figure_output(fig: Figure, alt: str) -> dict:
+    """A display_data output holding ``fig`` as PNG, described by ``alt`` for screen readers.
+
+    JupyterLab draws an ``image/png`` as an <img> without alt text (axe: image-alt, critical), so
+    the bundle also holds an HTML <img> with ``alt``, which a widget's Output (trusted) prefers.
+    Front ends that show no HTML fall back to the PNG, and then to ``alt`` as plain text.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=fig.dpi)
     png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    img = f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt, quote=True)}">'
     return {
         "output_type": "display_data",
-        "data": {"image/png": png, "text/plain": "<attention figure>"},
+        "data": {"text/html": img, "image/png": png, "text/plain": alt},
         "metadata": {},
     }
 
@@ -168,7 +175,11 @@ def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None)
             f"entropy = {entropy(w):.3f} nats (uniform: {math.log(max(valid, 1)):.3f}) | "
             f"max weight = {w[top]:.3f} on {str(src_tokens[top])!r}"
         )
-        return [text_output(text), figure_output(fig)]
+        alt = (
+            f"Bar chart of the attention weights at temperature {t:.2f}: the largest, "
+            f"{w[top]:.3f}, is on {str(src_tokens[top])!r}."
+        )
+        return [text_output(text), figure_output(fig, alt)]
 
     def static_view() -> str:
         frames = temperature_frames(
@@ -235,7 +246,13 @@ def decoder_step_explorer(
         if nearest is not None:
             near = ", ".join(f"{str(tok)!r} (#{i}, d={float(d):.2f})" for i, tok, d in nearest[t])
             lines.append(f"source states nearest to the context vector: {near}")
-        return [text_output("\n".join(lines)), figure_output(_step_figure(t))]
+        alt = (
+            f"Heat map of the attention weights of every output step over the source, with step "
+            f"{t} outlined, and a bar chart of step {t}'s weights: the largest, {w[t, top]:.2f}, "
+            f"is on {str(src_tokens[top])!r}"
+            + (". A third panel shows the most likely next tokens." if topk is not None else ".")
+        )
+        return [text_output("\n".join(lines)), figure_output(_step_figure(t), alt)]
 
     def _step_figure(t: int) -> Figure:
         ncols = 3 if topk is not None else 2
@@ -355,7 +372,11 @@ def g2p_explorer(predict_fn, initial_word="attention", static_words=G2P_STATIC_W
             src_label="letter",
             tgt_label="phoneme (output step)",
         )
-        return [text_output(said), figure_output(fig)]
+        alt = (
+            f"Heat map of which letters of {word!r} each predicted phoneme attended to, "
+            f"{len(phonemes)} phonemes by {len(letters)} letters."
+        )
+        return [text_output(said), figure_output(fig, alt)]
 
     text.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)

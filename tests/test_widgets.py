@@ -1,5 +1,7 @@
 """The explorers redraw text and picture on every change, explain bad input, and leak no figures."""
 
+import html
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -189,3 +191,36 @@ def test_g2p_explorer_does_not_leak_figures():
     assert len(plt.get_fignums()) == before
     with pytest.raises(TypeError, match="predict_fn must be callable"):
         widgets.g2p_explorer("not a function")
+
+
+def _figures(box) -> list[dict]:
+    return [o["data"] for o in box.children[-1].outputs if o["output_type"] == "display_data"]
+
+
+def test_every_picture_has_alt_text_that_follows_the_view(step_weights):
+    # JupyterLab shows an image/png without alt text (axe: image-alt, critical); the HTML <img>
+    # carries the description, and the same picture stays as image/png for other front ends.
+    box = widgets.decoder_step_explorer(SRC, OUT, step_weights)
+    seen = set()
+    for t in range(len(OUT)):
+        find(box, "decoder-step-explorer-slider").value = t
+        (data,) = _figures(box)
+        alt = data["text/plain"]
+        top = SRC[int(np.argmax(step_weights[t]))]
+        assert f"step {t} outlined" in alt and repr(str(top)) in alt, alt
+        assert data["text/html"] == (
+            f'<img src="data:image/png;base64,{data["image/png"]}" alt="{html.escape(alt)}">'
+        )
+        seen.add(alt)
+    assert len(seen) == len(OUT)  # the description changes with the step
+    g2p = widgets.g2p_explorer(lambda word: (["K", "AH0"], [[1.0, 0.0], [0.0, 1.0]], list(word)),
+                               "ka")  # fmt: skip
+    assert "'ka'" in _figures(g2p)[0]["text/plain"]
+    temperature = widgets.temperature_explorer([1.0, 3.0], ["p", "q"])
+    assert "on 'q'" in _figures(temperature)[0]["text/plain"]
+
+
+def test_alt_text_is_escaped_for_html():
+    box = widgets.temperature_explorer([1.0, 3.0], ["a", '"><script>'])
+    (data,) = _figures(box)
+    assert "<script>" not in data["text/html"] and "&quot;&gt;&lt;script&gt;" in data["text/html"]
