@@ -194,9 +194,9 @@ def captured(monkeypatch):
     figures = []
     real = widgets.figure_output
 
-    def keep(fig):
+    def keep(fig, alt):
         figures.append(fig)
-        return real(fig)
+        return real(fig, alt)
 
     monkeypatch.setattr(widgets, "figure_output", keep)
     monkeypatch.setattr(head_explorer, "figure_output", keep)
