@@ -93,3 +93,16 @@ def test_self_checks_sit_in_cells_of_their_own_that_a_learner_can_spot(path):
             assert "expect_between(" not in source and "expect(" not in source, (
                 f"{where}: a claim outside a self_check block stops a learner's Run All"
             )
+
+
+@pytest.mark.parametrize("path", STORED, ids=_name)
+def test_every_picture_has_alt_text_for_the_site(path):
+    """A cell that shows a picture says in words what it shows (MyST-NB's `mystnb.image.alt`):
+    without it the site's <img> gets its file name as alt text, which a screen reader reads out."""
+    missing = []
+    for cell in _cells(path):
+        pictures = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+        if pictures and (len(alt.split()) < 8 or re.search(r"\.(png|svg|jpe?g)\b", alt)):
+            missing.append(cell.get("id"))
+    assert not missing, f"cells with a picture but no alt text of a sentence or more: {missing}"

@@ -92,6 +92,17 @@ _OVERFLOW_JS = """
 """
 
 
+# Every picture of the article says what it shows: axe's image-alt only asks for an alt
+# attribute, and MyST-NB fills it with the image's file name when a cell gives none (which a
+# screen reader reads out as "_images/820e5b7a...png").
+_POOR_ALTS_JS = """
+() => [...document.querySelectorAll('.bd-article img')]
+  .map(img => img.getAttribute('alt') || '')
+  .filter(alt => alt.trim().split(/\\s+/).length < 4 || /\\.(png|svg|jpe?g|gif)\\b/i.test(alt))
+  .map(alt => JSON.stringify(alt.slice(0, 80)))
+"""
+
+
 @dataclass
 class ReaderReport:
     """What one page showed to each reader; ``problems()`` is empty for a good page."""
@@ -100,6 +111,7 @@ class ReaderReport:
     axe: dict[str, list[dict]] = field(default_factory=dict)  # mode -> violations (all impacts)
     dark_figures: list[str] = field(default_factory=list)
     overflow: dict = field(default_factory=dict)
+    poor_alts: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         found = []
@@ -108,6 +120,9 @@ class ReaderReport:
                 where = ", ".join(n["target"] for n in v["nodes"][:3])
                 found.append(f"axe, {mode} mode: {v['id']} ({v['impact']}): {v['help']} at {where}")
         found += [f"dark mode: {p}" for p in self.dark_figures]
+        found += [
+            f"a picture without alt text that says what it shows: {a}" for a in self.poor_alts
+        ]
         if self.overflow and self.overflow["scrollWidth"] > self.overflow["width"]:
             found.append(
                 f"{self.overflow['width']} px wide: the page scrolls sideways to "
@@ -128,6 +143,7 @@ def check_reader(page: Page) -> ReaderReport:
     """The loaded ``page`` (desktop size, light mode) for every reader; leaves it light and wide."""
     report = ReaderReport(url=page.url)
     wait_until_settled(page)
+    report.poor_alts = page.evaluate(_POOR_ALTS_JS)
     report.axe["light"] = audit(page)
     set_mode(page, "dark")
     report.axe["dark"] = audit(page, rules=DARK_RULES)
