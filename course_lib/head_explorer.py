@@ -11,6 +11,7 @@ import numpy as np
 from course_lib.plots import plot_attention, plot_weights_bar
 from course_lib.static_views import ExplorerBox, head_grid, png_base64
 from course_lib.widgets import (
+    STATIC_ALTS,
     _new_figure,
     _render,
     _row_outline,
@@ -71,6 +72,7 @@ def head_explorer(src_tokens, out_tokens, cross, title: str = "") -> W.VBox:
     box = ExplorerBox(
         [*(_styled(s, ROOT, name) for name, s in sliders.items()), out],
         static_view=lambda: png_base64(head_grid(w, src_tokens, out_tokens, title)),
+        static_alt=STATIC_ALTS[ROOT],
     )
     box.add_class(ROOT)
     return box

@@ -2,9 +2,11 @@
 
 A widget needs a running kernel. Where there is none (the course website, a notebook opened
 untrusted, a code host's preview) the explorers still show something: their root box,
-:class:`ExplorerBox`, adds an ``image/png`` to its display bundle next to the live widget view.
-JupyterLab with a kernel shows the widget; anything that cannot shows the picture. nbval does not
-compare ``image/png``, so stored outputs stay validated as before.
+:class:`ExplorerBox`, adds the picture to its display bundle next to the live widget view, as
+``image/png`` and as an HTML ``<img>`` with alt text (JupyterLab prefers the HTML, and draws an
+``image/png`` without any alt). JupyterLab with a kernel shows the widget; anything that cannot
+shows the picture. The explorers' cells are nbval-ignore-output (a widget's repr changes from run
+to run); tests/test_notebook_hygiene.py checks that the stored pictures carry the current alt text.
 
 The pictures are small multiples, the usual static stand-in for a slider: one panel per
 temperature, per decoder step, or per layer and head.
@@ -13,6 +15,7 @@ temperature, per decoder step, or per layer and head.
 from __future__ import annotations
 
 import base64
+import html
 import io
 from collections.abc import Callable, Sequence
 
@@ -42,16 +45,26 @@ def png_base64(fig: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def img_html(png: str, alt: str) -> str:
+    """An HTML <img> of a base64 PNG with ``alt`` text, for front ends that draw an ``image/png``
+    without any (JupyterLab 4.6: axe's image-alt, critical)."""
+    return f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt, quote=True)}">'
+
+
 class ExplorerBox(W.VBox):
     """The root box of an explorer: the live widget in JupyterLab, a picture everywhere else.
 
     ``static_view()`` returns the picture as a base64 PNG, or None; it is called once, when the
     box is first displayed. A failure there never breaks the live widget: the picture is left out.
+    ``static_alt`` says in words what the picture shows.
     """
 
-    def __init__(self, children=(), *, static_view: Callable[[], str | None], **kwargs):
+    def __init__(
+        self, children=(), *, static_view: Callable[[], str | None], static_alt: str, **kwargs
+    ):
         super().__init__(children, **kwargs)
         self._static_view = static_view
+        self._static_alt = static_alt
         self._static_png: str | None = None
 
     def static_png(self) -> str | None:
@@ -67,6 +80,7 @@ class ExplorerBox(W.VBox):
         png = self.static_png()
         if bundle is not None and png is not None:
             bundle["image/png"] = png
+            bundle["text/html"] = img_html(png, self._static_alt)
         return bundle
 
 
@@ -214,6 +228,7 @@ __all__ = [
     "frame_temperatures",
     "g2p_word_frames",
     "head_grid",
+    "img_html",
     "png_base64",
     "temperature_frames",
 ]

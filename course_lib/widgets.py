@@ -11,7 +11,6 @@ browser tests can find it.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import math
 import re
@@ -37,6 +36,7 @@ from course_lib.static_views import (
     decoder_step_frames,
     frame_temperatures,
     g2p_word_frames,
+    img_html,
     png_base64,
     temperature_frames,
 )
@@ -58,6 +58,18 @@ CLASSES = {
         "output": "g2p-explorer-output",
     },
 }
+# What each explorer's static view (the picture shown without a kernel) shows, in words.
+STATIC_ALTS = {
+    "temperature-explorer": "The temperature explorer without a kernel: the weights as bar charts "
+    "at several temperatures, each with its entropy. Run the notebook to use the slider.",
+    "decoder-step-explorer": "The decoder-step explorer without a kernel: one row per decoding "
+    "step, with that step's weights as bars over the source tokens and what it emitted. Run the "
+    "notebook to use the slider.",
+    "g2p-explorer": "The type-a-word box without a kernel: letter-to-phoneme attention maps of a "
+    "few words, stacked. Run the notebook to type words of your own.",
+    "head-explorer": "The head explorer without a kernel: one cross-attention heat map per layer "
+    "and head. Run the notebook to use the sliders.",
+}
 WORD = re.compile(r"^[A-Za-z']+$")
 MAX_WORD_LEN = 40
 
@@ -72,10 +84,9 @@ def figure_output(fig: Figure, alt: str) -> dict:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=fig.dpi)
     png = base64.b64encode(buffer.getvalue()).decode("ascii")
-    img = f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt, quote=True)}">'
     return {
         "output_type": "display_data",
-        "data": {"text/html": img, "image/png": png, "text/plain": alt},
+        "data": {"text/html": img_html(png, alt), "image/png": png, "text/plain": alt},
         "metadata": {},
     }
 
@@ -193,7 +204,8 @@ def temperature_explorer(scores, src_tokens, temperatures=(0.1, 5.0), mask=None)
 
     slider.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)
-    box = ExplorerBox([_styled(slider, root, "slider"), out], static_view=static_view)
+    box = ExplorerBox([_styled(slider, root, "slider"), out], static_view=static_view,
+                      static_alt=STATIC_ALTS[root])  # fmt: skip
     box.add_class(root)
     return box
 
@@ -275,7 +287,8 @@ def decoder_step_explorer(
 
     slider.observe(lambda _: _render(out, draw), names="value")
     _render(out, draw)
-    box = ExplorerBox([_styled(slider, root, "slider"), out], static_view=static_view)
+    box = ExplorerBox([_styled(slider, root, "slider"), out], static_view=static_view,
+                      static_alt=STATIC_ALTS[root])  # fmt: skip
     box.add_class(root)
     return box
 
@@ -390,7 +403,8 @@ def g2p_explorer(predict_fn, initial_word="attention", static_words=G2P_STATIC_W
                                [str(c) for c in letters]))  # fmt: skip
         return png_base64(g2p_word_frames(pronounced)) if pronounced else None
 
-    box = ExplorerBox([_styled(text, root, "text"), out], static_view=static_view)
+    box = ExplorerBox([_styled(text, root, "text"), out], static_view=static_view,
+                      static_alt=STATIC_ALTS[root])  # fmt: skip
     box.add_class(root)
     return box
 

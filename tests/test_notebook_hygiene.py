@@ -14,6 +14,8 @@ LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 STORED = LESSONS + SOLUTIONS
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 NOISE = {
     "machine path": re.compile(r"/(work|root|home|tmp)/"),
     "memory address": re.compile(r" at 0x[0-9a-fA-F]{6,}"),
@@ -106,3 +108,29 @@ def test_every_picture_has_alt_text_for_the_site(path):
         if pictures and (len(alt.split()) < 8 or re.search(r"\.(png|svg|jpe?g)\b", alt)):
             missing.append(cell.get("id"))
     assert not missing, f"cells with a picture but no alt text of a sentence or more: {missing}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_stored_explorer_pictures_carry_the_current_alt_text(path):
+    """What JupyterLab shows for an explorer without a kernel is its stored <img>: its alt text
+    must be the one course_lib gives now (the cells are nbval-ignore-output, so nbval cannot
+    see it go stale)."""
+    from course_lib.static_views import img_html
+    from course_lib.widgets import STATIC_ALTS
+
+    nb = json.loads(path.read_text())
+    state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW not in data or "image/png" not in data:
+                continue
+            classes = state[data[WIDGET_VIEW]["model_id"]]["state"].get("_dom_classes", [])
+            kinds = [c for c in classes if c in STATIC_ALTS]
+            assert len(kinds) == 1, f"{cell['id']}: an explorer of unknown kind {classes}"
+            expected = img_html(data["image/png"], STATIC_ALTS[kinds[0]])
+            stored = "".join(data.get("text/html", []))  # the file keeps text as a list of lines
+            assert stored == expected, (
+                f"{cell['id']}: the stored picture lacks the current alt text; re-execute "
+                "the lesson (python scripts/execute_notebooks.py)"
+            )

@@ -21,6 +21,10 @@ def _picture(box) -> np.ndarray:
     """The static view of ``box`` as decoded pixels, after checking the rest of its bundle."""
     bundle = box._repr_mimebundle_()
     assert WIDGET_VIEW in bundle and bundle["text/plain"].startswith("ExplorerBox(")
+    # the same picture as an <img> with alt text, which JupyterLab shows instead of the PNG
+    alt = widgets.STATIC_ALTS[next(c for c in box._dom_classes if c in widgets.STATIC_ALTS)]
+    assert bundle["text/html"] == static_views.img_html(bundle["image/png"], alt)
+    assert 'alt="The ' in bundle["text/html"] and "without a kernel" in alt
     return mpimg.imread(io.BytesIO(base64.b64decode(bundle["image/png"])), format="png")
 
 
@@ -129,9 +133,9 @@ def test_a_failing_static_view_leaves_the_live_widget_intact():
     def broken():
         raise RuntimeError("no picture")
 
-    box = ExplorerBox([], static_view=broken)
+    box = ExplorerBox([], static_view=broken, static_alt="a picture")
     bundle = box._repr_mimebundle_()
-    assert WIDGET_VIEW in bundle and "image/png" not in bundle
+    assert WIDGET_VIEW in bundle and "image/png" not in bundle and "text/html" not in bundle
 
 
 def test_static_views_leak_no_pyplot_figures():

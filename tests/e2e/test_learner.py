@@ -202,7 +202,8 @@ def _reopen_with_no_kernel(lab_server, browser, lesson, widgets, artifacts_dir) 
     to start and the learner answers "No Kernel"; every widget's cell still shows its picture.
 
     Measured with JupyterLab 4.6: this copy is not signed as trusted, so Lab draws the static
-    view from the output's bundle (course_lib/static_views.py) instead of the widget itself."""
+    view from the output's bundle (course_lib/static_views.py) instead of the widget itself: the
+    bundle's HTML <img>, whose alt text says what the picture shows."""
     saved = lab_server.root / lesson
     copy = saved.with_name(saved.stem + "-no-kernel.ipynb")
     nb = json.loads(saved.read_text(encoding="utf-8"))
@@ -231,6 +232,8 @@ def _reopen_with_no_kernel(lab_server, browser, lesson, widgets, artifacts_dir) 
             expect(picture.first).to_be_visible(timeout=30_000)
             loaded = picture.evaluate_all("els => els.some(i => i.complete && i.naturalWidth > 0)")
             assert loaded, f"{widget}: its picture did not load"
+            alts = picture.evaluate_all("els => els.map(i => i.alt)")
+            assert all("without a kernel" in alt for alt in alts), f"{widget}: alt text {alts}"
         lab.page.screenshot(path=artifacts_dir / f"lesson-{copy.stem[:2]}-no-kernel.png")
         shown = "\n".join(notebook.evaluate(OUTPUT_TEXTS_JS))
         for leftover in ("Error displaying widget", "model not found", "Loading widget"):
