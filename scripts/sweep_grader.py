@@ -18,6 +18,7 @@ import io
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -44,7 +45,7 @@ def answers(solution: Path) -> dict:
     return namespace
 
 
-def sweep(solution: Path, seeds: range) -> list[tuple[str, int, int, str]]:
+def sweep(solution: Path, seeds: Iterable[int]) -> list[tuple[str, int, int, str]]:
     """(part, cases judged, cases failed, first failure) for each graded part of one solution."""
     release = nbformat.read(ROOT / "exercises" / solution.name, as_version=4)
     namespace = answers(solution)

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = range(40)
+# 40 seeds, and one that once failed a right answer (luong_step's logits, off by 9.3e-8 where all
+# of them were below 1e-2: out's sum cancelled; the judge now allows for float32 rounding there)
+SEEDS = (*range(40), 1450)
 
 
 def _sweeper():

@@ -7,6 +7,8 @@ same module from plain numbers inside its sandbox.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -18,6 +20,7 @@ from ._core import (
     generator,
     lengths_mask,
     randn,
+    sum_rounding,
     unpack,
 )
 from ._part import Part, pick, random_lengths, run_check, stress_sizes
@@ -75,6 +78,22 @@ def _bahdanau(y_emb, h_prev, enc_states, mask, score, cell, *, late=False, swap=
     return h_t, context, weights
 
 
+def _gru_rounding(cell: nn.GRUCell, x: torch.Tensor, h_prev: torch.Tensor) -> float:
+    """Rounding a right float32 h_t can carry: h_t = (1 - z) n + z h_prev can cancel to near 0,
+    and n, z, r come from sums over x and h_prev (each gate is 1-Lipschitz in them)."""
+    gates = x.abs() @ cell.weight_ih.abs().T + h_prev.abs() @ cell.weight_hh.abs().T
+    gates = gates + cell.bias_ih.abs() + cell.bias_hh.abs()  # (batch, 3 * hidden)
+    magnitude = 1 + h_prev.abs() + gates.reshape(len(x), 3, -1).sum(1)  # (batch, hidden)
+    return sum_rounding(magnitude, x.shape[-1] + h_prev.shape[-1] + 4)
+
+
+def _context_rounding(weights, values, largest_score: float) -> float:
+    """A context's sums over the keys, plus each weight's relative error (about eps times the
+    size of the scores)."""
+    terms = values.shape[1] + 4 * (1 + math.ceil(largest_score))
+    return sum_rounding(torch.einsum("bs,bsd->bd", weights.abs(), values.abs()), terms)
+
+
 def _bahdanau_inputs(gen, batch, src_len, emb, hidden, d_enc, d_attn, lengths, scale=1.0):
     score = _build(gen, lambda: MLPScore(hidden, d_enc, d_attn))
     cell = _build(gen, lambda: nn.GRUCell(emb + d_enc, hidden))
@@ -110,10 +129,15 @@ def _judge_bahdanau(args, result) -> None:
         Candidate("softmax_wrong_axis", wrong_axis[2]),
     ]
     compare(part, "weights", weights, expected_weights, weight_candidates, BAHDANAU_WHERE)
+    y_emb, h_prev, enc_states, _, score, cell = args
+    largest = score.v.weight.abs().sum().item()  # |v^T tanh(...)| <= sum |v|
     context_candidates = [Candidate("bahdanau_query_h_t", late[1])]
-    compare(part, "context", context, expected_context, context_candidates, BAHDANAU_WHERE)
+    compare(part, "context", context, expected_context, context_candidates, BAHDANAU_WHERE,
+            atol=_context_rounding(expected_weights, enc_states, largest))  # fmt: skip
     h_candidates = [Candidate("bahdanau_input_order", swapped_h)]
-    compare(part, "h_t", h_t, expected_h, h_candidates, BAHDANAU_WHERE)
+    x = torch.cat([y_emb, expected_context], -1)  # the cell's input
+    compare(part, "h_t", h_t, expected_h, h_candidates, BAHDANAU_WHERE,
+            atol=_gru_rounding(cell, x, h_prev))  # fmt: skip
 
 
 BAHDANAU_STEP = Part(
@@ -189,7 +213,9 @@ def _judge_luong(args, result) -> None:
         from_h_t = _luong_reference(*args, from_h_t=True)
         no_tanh = _luong_reference(*args, no_tanh=True)
         swapped = _luong_reference(*args, swap=True)
-    compare(part, "h_t", h_t, expected[1], where=LUONG_WHERE)
+    y_emb, h_prev, enc_states, _, cell, w_score, combine, out = args
+    compare(part, "h_t", h_t, expected[1], where=LUONG_WHERE,
+            atol=_gru_rounding(cell, y_emb, h_prev))  # fmt: skip
     early_weights = [Candidate("luong_query_h_prev", early[2])]
     compare(part, "weights", weights, expected[2], early_weights, LUONG_WHERE)
     logit_candidates = [
@@ -198,7 +224,20 @@ def _judge_luong(args, result) -> None:
         Candidate("luong_concat_order", swapped[0]),
         Candidate("luong_query_h_prev", early[0]),
     ]
-    compare(part, "logits", logits, expected[0], logit_candidates, LUONG_WHERE)
+    compare(part, "logits", logits, expected[0], logit_candidates, LUONG_WHERE,
+            atol=_luong_logit_rounding(expected[1], expected[2], enc_states, w_score, combine,
+                                       out))  # fmt: skip
+
+
+def _luong_logit_rounding(h_t, weights, enc_states, w_score, combine, out) -> float:
+    """Rounding a right float32 logit can carry: out's sum over h~_t (|h~_t| <= 1), plus the
+    rounding of h~_t's own sum over [h_t; c_t] (tanh is 1-Lipschitz), carried through out."""
+    largest_score = (h_t.abs() @ w_score.abs() @ enc_states.abs().transpose(1, 2)).max().item()
+    context = torch.einsum("bs,bsd->bd", weights.abs(), enc_states.abs())  # (batch, d_enc)
+    pair = torch.cat([h_t.abs(), context], -1) @ combine.weight.abs().T  # (batch, hidden)
+    magnitude = (1 + pair) @ out.weight.abs().T + out.bias.abs()  # (batch, vocab)
+    terms = sum(combine.weight.shape) + enc_states.shape[1] + 4 * (1 + math.ceil(largest_score))
+    return sum_rounding(magnitude, terms)
 
 
 LUONG_STEP = Part(
