@@ -10,8 +10,6 @@ browser tests can find it.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 import re
 from collections.abc import Callable
@@ -81,9 +79,7 @@ def figure_output(fig: Figure, alt: str) -> dict:
     the bundle also holds an HTML <img> with ``alt``, which a widget's Output (trusted) prefers.
     Front ends that show no HTML fall back to the PNG, and then to ``alt`` as plain text.
     """
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi)
-    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    png = png_base64(fig)
     return {
         "output_type": "display_data",
         "data": {"text/html": img_html(png, alt), "image/png": png, "text/plain": alt},

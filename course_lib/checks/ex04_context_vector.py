@@ -117,14 +117,20 @@ def attention_stress(gen: torch.Generator, min_d: int = 1):
         yield query, keys, randn(gen, batch, src_len, d_v), mask
 
 
-def context_rounding(query, keys, weights, values, scale: float = 1.0) -> float:
+def context_rounding(weights, values, largest_score: float, score_terms: int) -> float:
     """Rounding a right float32 context can carry: its sums over the keys, plus each weight's
-    relative error, about eps times the size of the scores (`scale` times |q| |k|)."""
+    relative error, about eps times the size of the scores (at most `largest_score`, each a sum
+    of `score_terms` products). `weights` (batch, [tgt_len,] src_len), `values` (batch, src_len,
+    d_v)."""
+    terms = values.shape[1] + (score_terms + 2) * (1 + math.ceil(largest_score))
+    return sum_rounding(_context(weights.abs(), values.abs()), terms)
+
+
+def dot_score_bound(query, keys, scale: float = 1.0) -> float:
+    """The largest |score| that `scale` times query . key can reach: scale * max |q| . |k|."""
     if query.numel() == 0 or keys.numel() == 0:
         return 0.0
-    largest_score = scale * (query.abs() @ keys.abs().transpose(1, 2)).max().item()
-    terms = keys.shape[1] + (query.shape[-1] + 2) * (1 + math.ceil(largest_score))
-    return sum_rounding(weights.abs() @ values.abs(), terms)
+    return scale * (query.abs() @ keys.abs().transpose(1, 2)).max().item()
 
 
 def _attend_examples():
@@ -143,7 +149,8 @@ def _judge_attend(args, result) -> None:
     compare(part, "weights", weights, expected_weights, candidates, ATTEND_WHERE, not_normalised)
     context_candidates = _context_candidates(expected_weights, values)
     context_candidates.append(Candidate("context_from_keys", expected_weights @ keys))
-    rounding = context_rounding(query, keys, expected_weights, values)
+    largest = dot_score_bound(query, keys)
+    rounding = context_rounding(expected_weights, values, largest, query.shape[-1])
     compare(part, "context", context, expected_context, context_candidates, ATTEND_WHERE,
             atol=rounding)  # fmt: skip
 

@@ -24,6 +24,7 @@ from ._core import (
     unpack,
 )
 from ._part import Part, pick, random_lengths, run_check, stress_sizes
+from .ex04_context_vector import context_rounding
 from .mistakes import hint
 
 
@@ -87,13 +88,6 @@ def _gru_rounding(cell: nn.GRUCell, x: torch.Tensor, h_prev: torch.Tensor) -> fl
     return sum_rounding(magnitude, x.shape[-1] + h_prev.shape[-1] + 4)
 
 
-def _context_rounding(weights, values, largest_score: float) -> float:
-    """A context's sums over the keys, plus each weight's relative error (about eps times the
-    size of the scores)."""
-    terms = values.shape[1] + 4 * (1 + math.ceil(largest_score))
-    return sum_rounding(torch.einsum("bs,bsd->bd", weights.abs(), values.abs()), terms)
-
-
 def _bahdanau_inputs(gen, batch, src_len, emb, hidden, d_enc, d_attn, lengths, scale=1.0):
     score = _build(gen, lambda: MLPScore(hidden, d_enc, d_attn))
     cell = _build(gen, lambda: nn.GRUCell(emb + d_enc, hidden))
@@ -133,7 +127,7 @@ def _judge_bahdanau(args, result) -> None:
     largest = score.v.weight.abs().sum().item()  # |v^T tanh(...)| <= sum |v|
     context_candidates = [Candidate("bahdanau_query_h_t", late[1])]
     compare(part, "context", context, expected_context, context_candidates, BAHDANAU_WHERE,
-            atol=_context_rounding(expected_weights, enc_states, largest))  # fmt: skip
+            atol=context_rounding(expected_weights, enc_states, largest, 2))  # fmt: skip
     h_candidates = [Candidate("bahdanau_input_order", swapped_h)]
     x = torch.cat([y_emb, expected_context], -1)  # the cell's input
     compare(part, "h_t", h_t, expected_h, h_candidates, BAHDANAU_WHERE,

@@ -12,7 +12,12 @@ import torch
 from ._core import Candidate, CheckFailed, compare, generator, randn, unpack
 from ._part import Part, pick, run_check, stress_sizes
 from .ex03_softmax_weights import masked_reference, masked_softmax_candidates, not_normalised
-from .ex04_context_vector import attention_inputs, attention_stress, context_rounding
+from .ex04_context_vector import (
+    attention_inputs,
+    attention_stress,
+    context_rounding,
+    dot_score_bound,
+)
 
 # --- Part 1: scaled dot-product attention with a padding mask ---------------------------------
 
@@ -49,7 +54,8 @@ def _judge_sdpa(args, result) -> None:
         Candidate("scaled_by_d", masked_reference(raw / d_k, mask)),
     ]
     compare(part, "weights", weights, expected_w, candidates, SDPA_WHERE, not_normalised)
-    rounding = context_rounding(q, k, expected_w, v, scale=1 / math.sqrt(d_k))
+    largest = dot_score_bound(q, k, scale=1 / math.sqrt(d_k))
+    rounding = context_rounding(expected_w, v, largest, d_k)
     compare(part, "output", output, expected_out,
             [Candidate("context_from_keys", expected_w @ k)] if k.shape == v.shape else [],
             SDPA_WHERE, atol=rounding)  # fmt: skip
